@@ -1,0 +1,1 @@
+"""Authentication: password hashing, tokens, cookies, sessions and permission checks."""

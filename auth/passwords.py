@@ -1,0 +1,82 @@
+"""Argon2id password hashing, run off the event loop with bounded concurrency."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+
+from argon2 import PasswordHasher, Type
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+# OWASP's floor for Argon2id: 19 MiB of memory, two passes, one lane.
+MEMORY_KIB = 19_456
+TIME_COST = 2
+PARALLELISM = 1
+MIN_LENGTH = 8
+MAX_LENGTH = 128
+
+
+class Passwords:
+    """Hashes and verifies passwords in worker threads, at most `max_concurrent` at once.
+
+    `verifications` counts every verification performed, including the one against a
+    dummy hash for unknown accounts, so that equal-cost failures can be checked.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_concurrent: int = 2,
+        memory_kib: int = MEMORY_KIB,
+        time_cost: int = TIME_COST,
+        parallelism: int = PARALLELISM,
+    ) -> None:
+        self._hasher = PasswordHasher(
+            time_cost=time_cost,
+            memory_cost=memory_kib,
+            parallelism=parallelism,
+            type=Type.ID,
+        )
+        self._max_concurrent = max_concurrent
+        self._slots: asyncio.Semaphore | None = None
+        self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
+        self.verifications = 0
+
+    def _semaphore(self) -> asyncio.Semaphore:
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self._max_concurrent)
+        return self._slots
+
+    def hash_sync(self, password: str) -> str:
+        """Hash a password on the calling thread (command-line use)."""
+        return self._hasher.hash(password)
+
+    async def hash(self, password: str) -> str:
+        """Hash a password in a worker thread."""
+        async with self._semaphore():
+            return await asyncio.to_thread(self._hasher.hash, password)
+
+    async def verify(self, password_hash: str | None, password: str) -> bool:
+        """Check `password` against `password_hash`; `None` verifies against a dummy hash.
+
+        Either way exactly one Argon2 verification runs, so an unknown account costs the
+        same time as a wrong password.
+        """
+        target = password_hash if password_hash is not None else self._dummy_hash
+        async with self._semaphore():
+            self.verifications += 1
+            ok = await asyncio.to_thread(self._verify, target, password)
+        return ok and password_hash is not None
+
+    def _verify(self, password_hash: str, password: str) -> bool:
+        try:
+            return self._hasher.verify(password_hash, password)
+        except (VerifyMismatchError, VerificationError, InvalidHashError):
+            return False
+
+    def needs_rehash(self, password_hash: str) -> bool:
+        """True when the hash was made with other parameters than the current ones."""
+        try:
+            return self._hasher.check_needs_rehash(password_hash)
+        except InvalidHashError:
+            return True

@@ -1,0 +1,1 @@
+"""Database layer: models, engine and sessions, the embedded server, migrations, loaders."""

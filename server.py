@@ -1,0 +1,319 @@
+"""Orderly: the Starlette application and its command line.
+
+uv run server.py [serve]          run the API (embedded PostgreSQL when DATABASE_URL is unset)
+uv run server.py migrate          apply the database migrations
+uv run server.py create-admin     create an administrator (or promote an existing user)
+uv run server.py seed-demo        load the demo catalogue and accounts into an empty database
+uv run server.py export-schema    write schema.graphql from the code
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import getpass
+import logging
+import os
+import secrets
+import signal
+import sys
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from auth.passwords import Passwords
+from db import migrate
+from db.embedded import embedded_url, start_embedded
+from db.engine import create_engine, create_session_factory
+from schema.view import GraphQLView
+from settings import Settings, SettingsError, load_settings
+from web.health import healthz, readyz
+from web.logs import configure_logging
+from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from web.problems import problem_response
+from web.state import AppState
+
+log = logging.getLogger("orderly")
+PROJECT_ROOT = Path(__file__).resolve().parent
+
+
+def create_app(
+    settings: Settings, *, database_url: str, passwords: Passwords | None = None
+) -> Starlette:
+    """The ASGI application for `settings`, talking to the database at `database_url`."""
+    engine = create_engine(settings, database_url)
+    state = AppState(
+        settings=settings,
+        engine=engine,
+        sessions=create_session_factory(engine),
+        passwords=passwords or Passwords(),
+    )
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        _mark_shutdown_on_signal(state)
+        yield
+        state.shutting_down = True
+        await engine.dispose()
+
+    graphql = GraphQLView(state)
+    app = Starlette(
+        routes=[
+            Route("/healthz", healthz, methods=["GET"]),
+            Route("/readyz", readyz, methods=["GET"]),
+            Route("/graphql", graphql, methods=["GET", "POST"]),
+        ],
+        middleware=[
+            Middleware(RequestIdMiddleware),
+            Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+        ],
+        exception_handlers={PoolTimeoutError: _database_busy},
+        lifespan=lifespan,
+    )
+    app.state.orderly = state
+    return app
+
+
+async def _database_busy(request: Request, exc: Exception) -> Response:
+    log.warning("no database connection available within the pool timeout")
+    return problem_response(
+        503,
+        "SERVICE_UNAVAILABLE",
+        "The service is busy; retry shortly.",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _mark_shutdown_on_signal(state: AppState) -> None:
+    """Let /readyz answer 503 as soon as the server is asked to stop."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+        if not callable(previous):
+            continue
+
+        def handler(
+            received: int,
+            frame: FrameType | None,
+            previous: Callable[[int, FrameType | None], Any] = previous,
+        ) -> None:
+            state.shutting_down = True
+            previous(received, frame)
+
+        with contextlib.suppress(ValueError):  # not the main thread (tests)
+            signal.signal(signum, handler)
+
+
+# ---------------------------------------------------------------------------------------------
+# Start-up
+
+
+def _dev_secret(data_dir: Path) -> str:
+    """The development secret, generated once and kept with the local data."""
+    path = data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(secret + "\n")
+    return secret
+
+
+def settings_from_env() -> Settings:
+    environ = os.environ
+    secret: str | None = None
+    if environ.get(
+        "ORDERLY_ENV", "development"
+    ).strip().lower() != "production" and not environ.get("SECRET_KEY"):
+        secret = _dev_secret(Path(environ.get("ORDERLY_DATA_DIR", ".orderly")))
+    return load_settings(environ, secret_key=secret)
+
+
+def app_from_env() -> Starlette:
+    """uvicorn's application factory, called in every worker process."""
+    settings = settings_from_env()
+    configure_logging(settings.log_level, json_lines=settings.is_production)
+    if settings.database_url is None:
+        raise SettingsError("DATABASE_URL is unset: start the server with `server.py serve`")
+    return create_app(settings, database_url=settings.database_url)
+
+
+def _database(settings: Settings) -> tuple[str, bool]:
+    """The database URL to use, starting the embedded server when none is configured."""
+    if settings.database_url:
+        return settings.database_url, False
+    started = time.perf_counter()
+    server = start_embedded(settings.data_dir.resolve() / "pgdata")
+    url = embedded_url(server)
+    log.info(
+        "embedded PostgreSQL ready in %.2fs, data in %s",
+        time.perf_counter() - started,
+        settings.data_dir / "pgdata",
+    )
+    return url, True
+
+
+def _run(coro: Coroutine[Any, Any, Any]) -> Any:
+    return asyncio.run(coro)
+
+
+async def _seed(settings: Settings, database_url: str) -> None:
+    from resolvers.demo import seed_demo_data
+
+    engine = create_engine(settings, database_url)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            accounts = await seed_demo_data(session, Passwords())
+    finally:
+        await engine.dispose()
+    credentials = settings.data_dir / "demo-credentials.txt"
+    if not accounts:
+        log.info("database already has accounts; no demo data added")
+        if credentials.exists():
+            log.info("demo sign-in details are in %s", credentials)
+        return
+    lines = [f"{a.role.lower():6} {a.email} / {a.password}" for a in accounts]
+    for line in lines:
+        log.info("demo account: %s", line)
+    credentials.parent.mkdir(parents=True, exist_ok=True)
+    credentials.touch(mode=0o600)
+    credentials.write_text("\n".join(lines) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# Commands
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    import uvicorn
+
+    url, embedded = _database(settings)
+    migrate.upgrade(url)
+    if embedded:
+        _run(_seed(settings, url))
+    os.environ["DATABASE_URL"] = url
+    log.info(
+        "serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers
+    )
+    uvicorn.run(
+        "server:app_from_env",
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        workers=settings.workers,
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout),
+        server_header=False,
+        app_dir=str(PROJECT_ROOT),
+    )
+    return 0
+
+
+def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
+    url, _ = _database(settings)
+    migrate.upgrade(url, args.revision)
+    log.info("database migrated to %s", args.revision)
+    return 0
+
+
+def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
+    url, _ = _database(settings)
+    migrate.upgrade(url)
+    _run(_seed(settings, url))
+    return 0
+
+
+def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from resolvers.admin_bootstrap import create_or_promote_admin
+    from resolvers.errors import BusinessError
+
+    password = os.environ.get("ORDERLY_ADMIN_PASSWORD")
+    url, _ = _database(settings)
+    migrate.upgrade(url)
+
+    async def run() -> None:
+        engine = create_engine(settings, url)
+        try:
+            async with create_session_factory(engine).begin() as session:
+                user, created = await create_or_promote_admin(
+                    session, Passwords(), email=args.email, name=args.name, password=password
+                )
+        finally:
+            await engine.dispose()
+        print(f"{'created' if created else 'promoted'} administrator {user.email}")
+
+    if password is None and sys.stdin.isatty():
+        password = getpass.getpass("Password for the new administrator: ")
+    try:
+        _run(run())
+    except BusinessError as error:
+        for problem in error.problems:
+            print(f"error: {problem.message}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from schema import sdl
+
+    (PROJECT_ROOT / "schema.graphql").write_text(sdl())
+    print("wrote schema.graphql")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="server.py",
+        description="Orderly order-management API. Configuration comes from the environment "
+        "(see README.md); with DATABASE_URL unset an embedded PostgreSQL is used.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    serve = commands.add_parser("serve", help="run the API server (the default)")
+    serve.set_defaults(handler=cmd_serve)
+    migrate_cmd = commands.add_parser("migrate", help="apply the database migrations")
+    migrate_cmd.add_argument("--revision", default="head", help="target revision (default: head)")
+    migrate_cmd.set_defaults(handler=cmd_migrate)
+    admin = commands.add_parser(
+        "create-admin",
+        help="create an administrator, or promote an existing user with that email",
+        description="The password comes from ORDERLY_ADMIN_PASSWORD when set, otherwise from "
+        "a prompt. An existing user with the email is promoted and keeps their password.",
+    )
+    admin.add_argument("--email", required=True)
+    admin.add_argument("--name", required=True)
+    admin.set_defaults(handler=cmd_create_admin)
+    seed = commands.add_parser(
+        "seed-demo", help="add demo products and accounts to an empty database"
+    )
+    seed.set_defaults(handler=cmd_seed_demo)
+    export = commands.add_parser("export-schema", help="write schema.graphql from the code")
+    export.set_defaults(handler=cmd_export_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = getattr(args, "handler", cmd_serve)
+    try:
+        settings = settings_from_env()
+    except SettingsError as error:
+        print(f"orderly: configuration error: {error}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, json_lines=settings.is_production)
+    result: int = handler(settings, args)
+    return result
+
+
+if __name__ == "__main__":
+    sys.exit(main())

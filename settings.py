@@ -1,0 +1,155 @@
+"""Runtime configuration, built once at start-up from an environment mapping.
+
+Only `server.py` hands `os.environ` to `load_settings`; everything else receives the
+resulting `Settings` object.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+Environment = Literal["development", "production"]
+
+MIN_SECRET_LENGTH = 32
+# ISO 4217 minor-unit exponents that differ from the usual two digits.
+_MINOR_DIGITS = {
+    "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3,
+    "JPY": 0, "KMF": 0, "KRW": 0, "KWD": 3, "LYD": 3, "OMR": 3, "PYG": 0, "RWF": 0,
+    "TND": 3, "UGX": 0, "UYI": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+}  # fmt: skip
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """A configuration value is missing or invalid; the message says what to set."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Environment = "development"
+    database_url: str | None = None
+    secret_key: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = 1
+    allowed_origins: tuple[str, ...] = ()
+    cookie_secure: bool = False
+    currency: str = "USD"
+    log_level: str = "INFO"
+    db_pool_size: int = 10
+    db_pool_timeout: float = 5.0
+    db_statement_timeout_ms: int = 5000
+    max_body_bytes: int = 1_048_576
+    graphiql: bool = True
+    introspection: bool = True
+    access_token_ttl: int = 900
+    refresh_token_ttl: int = 30 * 24 * 3600
+    shutdown_timeout: float = 20.0
+    data_dir: Path = field(default_factory=lambda: Path(".orderly"))
+
+    @property
+    def is_production(self) -> bool:
+        return self.env == "production"
+
+    @property
+    def currency_digits(self) -> int:
+        return _MINOR_DIGITS.get(self.currency, 2)
+
+
+def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) -> Settings:
+    """Build `Settings` from the environment, refusing unusable values.
+
+    `secret_key` is the development fallback (kept with the local data) used when
+    `SECRET_KEY` is unset outside production.
+    """
+    env = environ.get("ORDERLY_ENV", "development").strip().lower()
+    if env not in ("development", "production"):
+        raise SettingsError("ORDERLY_ENV must be 'development' or 'production'")
+    production = env == "production"
+
+    secret = environ.get("SECRET_KEY", "") or ("" if production else (secret_key or ""))
+    if production and not secret:
+        raise SettingsError(
+            "SECRET_KEY is required in production: set it to a random string of at least "
+            f"{MIN_SECRET_LENGTH} characters "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+    if secret and len(secret) < MIN_SECRET_LENGTH:
+        raise SettingsError(
+            f"SECRET_KEY is too short: use at least {MIN_SECRET_LENGTH} random characters"
+        )
+    if production and not environ.get("DATABASE_URL"):
+        raise SettingsError(
+            "DATABASE_URL is required in production (postgresql://user:pass@host/db)"
+        )
+
+    port = _int(environ, "PORT", 8000, low=1, high=65535)
+    host = environ.get("HOST", "127.0.0.1")
+    default_origins = "" if production else f"http://{host}:{port},http://localhost:{port}"
+    origins = tuple(
+        o.strip().rstrip("/")
+        for o in environ.get("ALLOWED_ORIGINS", default_origins).split(",")
+        if o.strip()
+    )
+    currency = environ.get("CURRENCY", "USD").strip().upper()
+    if not re.fullmatch(r"[A-Z]{3}", currency):
+        raise SettingsError("CURRENCY must be a three-letter ISO 4217 code such as USD")
+    log_level = environ.get("LOG_LEVEL", "INFO").strip().upper()
+    if log_level not in _LOG_LEVELS:
+        raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+
+    return Settings(
+        env="production" if production else "development",
+        database_url=environ.get("DATABASE_URL") or None,
+        secret_key=secret,
+        host=host,
+        port=port,
+        workers=_int(environ, "WORKERS", 1, low=1, high=64),
+        allowed_origins=origins,
+        cookie_secure=_bool(environ, "COOKIE_SECURE", production),
+        currency=currency,
+        log_level=log_level,
+        db_pool_size=_int(environ, "DB_POOL_SIZE", 10, low=1, high=500),
+        db_pool_timeout=_int(environ, "DB_POOL_TIMEOUT_MS", 5000, low=1, high=600_000) / 1000,
+        db_statement_timeout_ms=_int(
+            environ, "DB_STATEMENT_TIMEOUT_MS", 5000, low=0, high=3_600_000
+        ),
+        max_body_bytes=_int(environ, "MAX_BODY_BYTES", 1_048_576, low=1024, high=100 * 1_048_576),
+        graphiql=_bool(environ, "GRAPHIQL", not production),
+        introspection=_bool(environ, "GRAPHQL_INTROSPECTION", not production),
+        access_token_ttl=_int(environ, "ACCESS_TOKEN_TTL", 900, low=30, high=86_400),
+        refresh_token_ttl=_int(
+            environ, "REFRESH_TOKEN_TTL", 30 * 86_400, low=300, high=365 * 86_400
+        ),
+        shutdown_timeout=float(_int(environ, "SHUTDOWN_TIMEOUT", 20, low=0, high=600)),
+        data_dir=Path(environ.get("ORDERLY_DATA_DIR", ".orderly")),
+    )
+
+
+def _int(environ: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise SettingsError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be true or false, got {raw!r}")

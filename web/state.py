@@ -1,0 +1,19 @@
+"""Process-wide application state: settings and the resources built from them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from auth.passwords import Passwords
+from settings import Settings
+
+
+@dataclass(slots=True)
+class AppState:
+    settings: Settings
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    passwords: Passwords
+    shutting_down: bool = field(default=False)
