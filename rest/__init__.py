@@ -1,0 +1,1 @@
+"""The REST compatibility layer under /api."""
