@@ -98,7 +98,8 @@ def test_create_admin_promotes_an_existing_client(cli_database: str, tmp_path: P
     run_cli("migrate", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
     fetch(
         cli_database,
-        "INSERT INTO users (email, name, password_hash) VALUES ('c@example.com', 'C', 'h') RETURNING id",
+        "INSERT INTO users (email, name, password_hash)"
+        " VALUES ('c@example.com', 'C', 'h') RETURNING id",
     )
     result = run_cli("create-admin", "--email", "C@EXAMPLE.COM", "--name", "C",
                      env={"DATABASE_URL": cli_database}, tmp=tmp_path)  # fmt: skip

@@ -159,6 +159,11 @@ async def _bad_failures(s: AsyncSession) -> None:
     await s.execute(insert(LoginThrottle).values(bucket="ip:1", window_start=FUTURE, failures=-1))
 
 
+CHECK_CONSTRAINTS = """
+    SELECT conname FROM pg_constraint
+    WHERE contype = 'c' AND connamespace = 'public'::regnamespace
+"""
+
 CASES: dict[str, Builder] = {
     "ck_users_role": _bad_user_role,
     "ck_users_email_length": _bad_user_email,
@@ -199,11 +204,7 @@ async def test_quantity_zero_is_refused_too(db_session: AsyncSession) -> None:
 
 
 async def test_every_check_constraint_has_a_case(db_session: AsyncSession) -> None:
-    rows = await db_session.execute(
-        text(
-            "SELECT conname FROM pg_constraint WHERE contype = 'c' AND connamespace = 'public'::regnamespace"
-        )
-    )
+    rows = await db_session.execute(text(CHECK_CONSTRAINTS))
     assert {row[0] for row in rows} == set(CASES)
 
 
