@@ -37,6 +37,7 @@ from db.embedded import embedded_url, start_embedded
 from db.engine import create_engine, create_session_factory
 from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
+from web.cross_site import CrossSiteMiddleware
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
@@ -76,6 +77,11 @@ def create_app(
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
+            Middleware(
+                CrossSiteMiddleware,
+                allowed_origins=settings.allowed_origins,
+                protected_prefixes=("/graphql", "/api"),
+            ),
         ],
         exception_handlers={PoolTimeoutError: _database_busy},
         lifespan=lifespan,

@@ -2,11 +2,28 @@
 
 from __future__ import annotations
 
-import strawberry
-from strawberry.extensions import DisableIntrospection, SchemaExtension
+import logging
 
-from schema.query import Query
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.types import ExecutionContext
+
+from schema.errors_format import is_expected
+from schema.query import Mutation, Query
 from settings import Settings
+
+log = logging.getLogger("orderly.graphql")
+
+
+class OrderlySchema(strawberry.Schema):
+    def process_errors(
+        self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
+    ) -> None:
+        """Log unexpected errors with their traceback; expected ones are the client's."""
+        for error in errors:
+            if not is_expected(error):
+                log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 
 def build_schema(settings: Settings) -> strawberry.Schema:
@@ -14,7 +31,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[type[SchemaExtension]] = []
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return strawberry.Schema(query=Query, extensions=extensions)
+    return OrderlySchema(query=Query, mutation=Mutation, extensions=extensions)
 
 
 def sdl() -> str:

@@ -7,6 +7,8 @@ from dataclasses import dataclass
 from starlette.requests import Request
 from starlette.responses import Response
 
+from auth.viewer import Viewer
+from resolvers.auth import ClientInfo
 from web.state import AppState
 
 
@@ -15,3 +17,15 @@ class Context:
     request: Request
     response: Response
     app: AppState
+    viewer: Viewer | None
+
+    @property
+    def client(self) -> ClientInfo:
+        return client_info(self.request)
+
+
+def client_info(request: Request) -> ClientInfo:
+    return ClientInfo(
+        address=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )

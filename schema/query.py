@@ -1,14 +1,18 @@
-"""The root query type."""
+"""The root query and mutation types."""
 
 from __future__ import annotations
 
 import strawberry
 
-from schema.types import User
+from schema.auth import AuthMutations, AuthQueries
+from schema.users import UserMutations, UserQueries
 
 
 @strawberry.type
-class Query:
-    @strawberry.field(description="The signed-in user, or null when anonymous.")
-    def me(self) -> User | None:
-        return None
+class Query(AuthQueries, UserQueries):
+    pass
+
+
+@strawberry.type
+class Mutation(AuthMutations, UserMutations):
+    pass

@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
+from strawberry.http import GraphQLHTTPResponse
+from strawberry.types import ExecutionResult
 
+from auth.cookies import read_access_cookie
+from resolvers.auth import current_viewer
+from schema.build import build_schema
 from schema.context import Context
+from schema.errors_format import format_error, is_pool_timeout
 from web.state import AppState
 
 
 class GraphQLView(GraphQL[Context, None]):
-    def __init__(self, state: AppState, **kwargs: object) -> None:
-        from schema.build import build_schema
-
+    def __init__(self, state: AppState) -> None:
         super().__init__(
             build_schema(state.settings),
             graphql_ide="graphiql" if state.settings.graphiql else None,
-            **kwargs,  # type: ignore[arg-type]
+            allow_queries_via_get=True,
+            multipart_uploads_enabled=False,
         )
         self.state = state
 
@@ -27,4 +34,21 @@ class GraphQLView(GraphQL[Context, None]):
     ) -> Context:
         assert isinstance(request, Request)  # noqa: S101 - subscriptions are not served
         assert isinstance(response, Response)  # noqa: S101
-        return Context(request=request, response=response, app=self.state)
+        request.state.sub_response = response
+        viewer = await current_viewer(self.state, read_access_cookie(request, self.state.settings))
+        return Context(request=request, response=response, app=self.state, viewer=viewer)
+
+    async def process_result(
+        self, request: Request, result: ExecutionResult
+    ) -> GraphQLHTTPResponse:
+        data: dict[str, Any] = {"data": result.data}
+        if result.errors:
+            suggestions = not self.state.settings.is_production
+            data["errors"] = [format_error(e, suggestions=suggestions) for e in result.errors]
+            sub_response = getattr(request.state, "sub_response", None)
+            if sub_response is not None and any(is_pool_timeout(e) for e in result.errors):
+                sub_response.status_code = 503
+                sub_response.headers["Retry-After"] = "1"
+        if result.extensions:
+            data["extensions"] = result.extensions
+        return data  # type: ignore[return-value]

@@ -1,0 +1,79 @@
+"""Access tokens (short-lived JWTs) and refresh tokens (opaque, stored only as hashes)."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import jwt
+
+ALGORITHM = "HS256"
+ISSUER = "orderly"
+AUDIENCE = "orderly-api"
+ACCESS_TYPE = "access"
+LEEWAY_SECONDS = 10
+REQUIRED_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "typ")
+
+
+@dataclass(frozen=True, slots=True)
+class AccessClaims:
+    user_id: int
+    session_id: uuid.UUID
+
+
+def issue_access_token(
+    secret: str,
+    *,
+    user_id: int,
+    session_id: uuid.UUID,
+    ttl_seconds: int,
+    now: datetime | None = None,
+) -> str:
+    """A signed access token for one user within one login session."""
+    issued = now or datetime.now(UTC)
+    claims = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(user_id),
+        "sid": str(session_id),
+        "jti": secrets.token_urlsafe(12),
+        "typ": ACCESS_TYPE,
+        "iat": issued,
+        "nbf": issued,
+        "exp": issued + timedelta(seconds=ttl_seconds),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_access_token(secret: str, token: str) -> AccessClaims | None:
+    """The claims of a valid access token, or None for anything forged, stale or malformed."""
+    try:
+        claims = jwt.decode(
+            token,
+            secret,
+            algorithms=[ALGORITHM],
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            leeway=LEEWAY_SECONDS,
+            options={"require": list(REQUIRED_CLAIMS), "verify_signature": True},
+        )
+        if claims["typ"] != ACCESS_TYPE:
+            return None
+        user_id = int(claims["sub"])
+        session_id = uuid.UUID(str(claims["sid"]))
+    except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+        return None
+    return AccessClaims(user_id=user_id, session_id=session_id)
+
+
+def new_refresh_token() -> str:
+    """An opaque refresh token with 256 random bits."""
+    return secrets.token_urlsafe(32)
+
+
+def hash_refresh_token(token: str) -> bytes:
+    """The only form in which refresh tokens are stored."""
+    return hashlib.sha256(token.encode()).digest()

@@ -1,0 +1,175 @@
+"""Signing up, signing in and out, refreshing sessions and changing passwords."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth import sessions as store
+from auth import throttle
+from auth.cookies import IssuedTokens
+from auth.tokens import read_access_token
+from auth.viewer import Viewer
+from db.models import User
+from resolvers.accounts import email_problems, name_problems, normalize_email, password_problems
+from resolvers.errors import BusinessError, Problem, Unauthenticated
+from web.state import AppState
+
+INVALID_CREDENTIALS = Problem("INVALID_CREDENTIALS", "Email or password is incorrect.")
+
+_INSERT_USER = text("""
+    INSERT INTO users (email, name, role, password_hash)
+    VALUES (:email, :name, 'CLIENT', :password_hash)
+    ON CONFLICT ((lower(email))) DO NOTHING
+    RETURNING id
+""")
+
+
+@dataclass(frozen=True, slots=True)
+class ClientInfo:
+    """Where a request comes from, recorded on login sessions and used for throttling."""
+
+    address: str | None
+    user_agent: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    user: User
+    tokens: IssuedTokens
+
+
+async def current_viewer(app: AppState, access_token: str | None) -> Viewer | None:
+    """The viewer behind an access token, or None when it is absent, invalid or revoked."""
+    if not access_token:
+        return None
+    claims = read_access_token(app.settings.secret_key, access_token)
+    if claims is None:
+        return None
+    async with app.sessions() as db:
+        return await store.load_viewer(db, claims)
+
+
+async def register(
+    app: AppState, *, email: str, password: str, name: str, client: ClientInfo
+) -> SignedIn:
+    """Create a CLIENT account and sign it in."""
+    email = normalize_email(email)
+    problems = email_problems(email) + name_problems(name)
+    problems += password_problems(password, email=email, name=name)
+    if problems:
+        raise BusinessError(problems)
+    password_hash = await app.passwords.hash(password)
+    async with app.sessions.begin() as db:
+        user_id = await db.scalar(
+            _INSERT_USER, {"email": email, "name": name.strip(), "password_hash": password_hash}
+        )
+        if user_id is None:
+            raise BusinessError.one(
+                "EMAIL_TAKEN", "An account with this email already exists.", ["email"]
+            )
+        return await _sign_in(db, app, user_id, client)
+
+
+async def login(app: AppState, *, email: str, password: str, client: ClientInfo) -> SignedIn:
+    """Check the credentials and open a login session.
+
+    Unknown emails and wrong passwords fail identically, each after one Argon2 verification.
+    Attempts are throttled per email and per client address.
+    """
+    email = normalize_email(email)
+    now = datetime.now(UTC)
+    async with app.sessions.begin() as db:
+        window = await throttle.count_attempt(db, email=email, address=client.address, now=now)
+    async with app.sessions() as db:
+        user = await db.scalar(select(User).where(func.lower(User.email) == email.lower()))
+    valid = await app.passwords.verify(user.password_hash if user else None, password)
+    if user is None or not valid:
+        raise BusinessError([INVALID_CREDENTIALS])
+    new_hash = (
+        await app.passwords.hash(password)
+        if app.passwords.needs_rehash(user.password_hash)
+        else None
+    )
+    async with app.sessions.begin() as db:
+        await throttle.give_back(db, email=email, address=client.address, start=window)
+        if new_hash is not None:
+            await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
+        return await _sign_in(db, app, user.id, client)
+
+
+async def refresh_session(app: AppState, *, refresh_token: str | None) -> SignedIn:
+    """Rotate the refresh token; a spent token revokes its whole login session."""
+    if not refresh_token:
+        raise Unauthenticated("No refresh token.")
+    async with app.sessions.begin() as db:
+        rotated = await store.rotate_refresh_token(db, app.settings, refresh_token)
+        user = await db.get(User, rotated[0]) if rotated else None
+    if rotated is None or user is None:
+        raise Unauthenticated("The session has ended; sign in again.")
+    return SignedIn(user=user, tokens=rotated[1])
+
+
+async def logout(app: AppState, *, viewer: Viewer | None, refresh_token: str | None) -> None:
+    """End the current login session, found from the access or the refresh token."""
+    async with app.sessions.begin() as db:
+        session_id = viewer.session_id if viewer else None
+        if session_id is None and refresh_token:
+            session_id = await store.session_of_refresh_token(db, refresh_token)
+        if session_id is not None:
+            await store.revoke_session(db, session_id)
+
+
+async def logout_all(app: AppState, *, viewer: Viewer) -> None:
+    """End every login session of the viewer."""
+    async with app.sessions.begin() as db:
+        await store.revoke_user_sessions(db, viewer.id)
+
+
+async def change_password(
+    app: AppState,
+    *,
+    viewer: Viewer,
+    current_password: str,
+    new_password: str,
+    client: ClientInfo,
+) -> SignedIn:
+    """Replace the password, end every other session, and reissue this session's tokens."""
+    async with app.sessions() as db:
+        user = await db.get(User, viewer.id)
+    if user is None:
+        raise Unauthenticated()
+    if not await app.passwords.verify(user.password_hash, current_password):
+        raise BusinessError(
+            [Problem("INVALID_CREDENTIALS", "Current password is incorrect.", ("currentPassword",))]
+        )
+    problems = password_problems(
+        new_password, email=user.email, name=user.name, field=("newPassword",)
+    )
+    if problems:
+        raise BusinessError(problems)
+    password_hash = await app.passwords.hash(new_password)
+    async with app.sessions.begin() as db:
+        await db.execute(
+            update(User)
+            .where(User.id == viewer.id)
+            .values(password_hash=password_hash, updated_at=func.now())
+        )
+        await store.revoke_user_sessions(db, viewer.id)
+        return await _sign_in(db, app, viewer.id, client)
+
+
+async def _sign_in(db: AsyncSession, app: AppState, user_id: int, client: ClientInfo) -> SignedIn:
+    tokens = await store.start_session(
+        db,
+        app.settings,
+        user_id=user_id,
+        user_agent=client.user_agent,
+        ip_address=client.address,
+    )
+    user = await db.get(User, user_id, populate_existing=True)
+    assert user is not None  # noqa: S101 - the row was just written or read
+    return SignedIn(user=user, tokens=tokens)

@@ -1,0 +1,126 @@
+"""Keyset pagination shared by every list: cursors, page sizes, and page assembly.
+
+A cursor encodes the sort key of a row and its id, so pages stay stable while rows are
+inserted. Lists are ordered by (sort column, id), both in the same direction.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+from sqlalchemy import Select, and_, tuple_
+from sqlalchemy.orm import QueryableAttribute
+
+from resolvers.errors import InvalidArgument
+
+DEFAULT_PAGE_SIZE = 20
+MAX_PAGE_SIZE = 100
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class PageRequest:
+    """Which slice of a list: Relay's first/after or last/before."""
+
+    first: int | None = None
+    after: str | None = None
+    last: int | None = None
+    before: str | None = None
+
+    def size(self) -> int:
+        if self.first is not None and self.last is not None:
+            raise InvalidArgument("Use either first or last, not both.")
+        size = self.last if self.last is not None else self.first
+        if size is None:
+            return DEFAULT_PAGE_SIZE
+        if not 0 <= size <= MAX_PAGE_SIZE:
+            raise InvalidArgument(f"Page size must be between 0 and {MAX_PAGE_SIZE}.")
+        return size
+
+    @property
+    def backward(self) -> bool:
+        return self.last is not None or (self.before is not None and self.first is None)
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    rows: list[T]
+    cursors: list[str]
+    has_next_page: bool
+    has_previous_page: bool
+
+
+def encode_cursor(sort_value: Any, row_id: int) -> str:
+    value = sort_value.isoformat() if isinstance(sort_value, datetime) else sort_value
+    return base64.urlsafe_b64encode(orjson.dumps([value, row_id])).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, *, timestamp: bool) -> tuple[Any, int]:
+    try:
+        value, row_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(row_id, int) or isinstance(row_id, bool):
+            raise ValueError
+        if timestamp:
+            value = datetime.fromisoformat(value)
+        elif not isinstance(value, (int, str)) or isinstance(value, bool):
+            raise ValueError
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+        raise InvalidArgument("Malformed cursor.") from None
+    return value, row_id
+
+
+def keyset_page(
+    query: Select[Any],
+    *,
+    sort_column: QueryableAttribute[Any],
+    id_column: QueryableAttribute[Any],
+    descending: bool,
+    page: PageRequest,
+    timestamp: bool = False,
+) -> tuple[Select[Any], int, bool]:
+    """Add the keyset condition, order and limit to `query`.
+
+    Returns the query (fetching one extra row to learn whether more exist), the page size,
+    and whether rows come back in reverse order (for `last`/`before`).
+    """
+    size = page.size()
+    backward = page.backward
+    scan_descending = descending != backward
+    conditions = []
+    for cursor, forward_side in ((page.after, True), (page.before, False)):
+        if cursor is None:
+            continue
+        value, row_id = decode_cursor(cursor, timestamp=timestamp)
+        later = forward_side != descending  # rows after `cursor` in the list's own order
+        key = tuple_(sort_column, id_column)
+        conditions.append(key > tuple_(value, row_id) if later else key < tuple_(value, row_id))
+    if conditions:
+        query = query.where(and_(*conditions))
+    order = (sort_column.desc(), id_column.desc()) if scan_descending else (sort_column, id_column)
+    return query.order_by(*order).limit(size + 1), size, backward
+
+
+def assemble_page(
+    rows: Sequence[T],
+    *,
+    size: int,
+    backward: bool,
+    key: Callable[[T], tuple[Any, int]],
+    page: PageRequest,
+) -> Page[T]:
+    """Trim the extra row, restore list order, and compute cursors and page info."""
+    more = len(rows) > size
+    kept = list(rows[:size])
+    if backward:
+        kept.reverse()
+    cursors = [encode_cursor(*key(row)) for row in kept]
+    if backward:
+        return Page(kept, cursors, has_next_page=page.before is not None, has_previous_page=more)
+    return Page(kept, cursors, has_next_page=more, has_previous_page=page.after is not None)

@@ -1,0 +1,101 @@
+"""Reading users and changing their roles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import Select, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth import sessions as store
+from auth.viewer import Role, Viewer
+from db.models import User
+from resolvers.errors import BusinessError, Forbidden
+from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
+
+
+def require_admin(viewer: Viewer | None) -> Viewer:
+    """The viewer, if they are an admin; otherwise `Forbidden`."""
+    if viewer is None or not viewer.is_admin:
+        raise Forbidden()
+    return viewer
+
+
+def can_see_email(viewer: Viewer | None, user_id: int) -> bool:
+    """Emails are shown to the user themself and to admins only."""
+    return viewer is not None and (viewer.id == user_id or viewer.is_admin)
+
+
+async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> list[User | None]:
+    """Users in the order of `ids` (None where there is no such user)."""
+    rows = await db.scalars(select(User).where(User.id.in_(ids)))
+    found = {user.id: user for user in rows}
+    return [found.get(key) for key in ids]
+
+
+def _escape_like(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _filtered(search: str | None, role: Role | None) -> Select[User]:
+    query = select(User)
+    if search and search.strip():
+        pattern = f"%{_escape_like(search.strip())}%"
+        query = query.where(or_(User.email.ilike(pattern), User.name.ilike(pattern)))
+    if role is not None:
+        query = query.where(User.role == role.value)
+    return query
+
+
+async def list_users(
+    db: AsyncSession,
+    *,
+    viewer: Viewer | None,
+    page: PageRequest,
+    search: str | None = None,
+    role: Role | None = None,
+) -> Page[User]:
+    """Admin only: users newest first, filtered by a search on name or email and a role."""
+    require_admin(viewer)
+    paged, size, backward = keyset_page(
+        _filtered(search, role),
+        sort_column=User.created_at,
+        id_column=User.id,
+        descending=True,
+        page=page,
+        timestamp=True,
+    )
+    rows = (await db.scalars(paged)).all()
+    return assemble_page(
+        rows, size=size, backward=backward, key=lambda u: (u.created_at, u.id), page=page
+    )
+
+
+async def count_users(
+    db: AsyncSession, *, viewer: Viewer | None, search: str | None = None, role: Role | None = None
+) -> int:
+    """Admin only: how many users `list_users` would list across all pages."""
+    require_admin(viewer)
+    query = _filtered(search, role).with_only_columns(func.count())
+    return int(await db.scalar(query) or 0)
+
+
+async def set_user_role(
+    db: AsyncSession, *, viewer: Viewer | None, user_id: int, role: Role
+) -> User:
+    """Admin only: change a user's role and end their sessions, so it applies at once."""
+    admin = require_admin(viewer)
+    if admin.id == user_id:
+        raise BusinessError.one(
+            "INVALID_INPUT", "You cannot change your own role; ask another admin.", ["id"]
+        )
+    user: User | None = await db.scalar(
+        update(User)
+        .where(User.id == user_id)
+        .values(role=role.value, updated_at=func.now())
+        .returning(User)
+    )
+    if user is None:
+        raise BusinessError.one("NOT_FOUND", "No such user.", ["id"])
+    await store.revoke_user_sessions(db, user_id)
+    return user

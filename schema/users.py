@@ -1,0 +1,109 @@
+"""The `User` type, the `users` list and `setUserRole`."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.types import Info
+
+from auth.permissions import RoleEnum, requires_role
+from auth.viewer import Role
+from db.models import User as UserRow
+from resolvers import users
+from resolvers.errors import BusinessError
+from resolvers.ids import from_global_id, to_global_id
+from resolvers.pagination import PageRequest
+from schema.connection import Connection, to_connection
+from schema.context import Context
+from schema.errors import UserError, user_errors
+from schema.node import Node
+
+
+@strawberry.type
+class User(Node):
+    key: strawberry.Private[int]
+    private_email: strawberry.Private[str]
+    show_email: strawberry.Private[bool]
+    name: str
+    role: RoleEnum  # type: ignore[valid-type]
+    created_at: datetime
+
+    @strawberry.field(description="Null unless the viewer is this user or an admin.")
+    def email(self, info: Info[Context, None]) -> str | None:
+        if self.show_email or users.can_see_email(info.context.viewer, self.key):
+            return self.private_email
+        return None
+
+    @classmethod
+    def from_row(cls, row: UserRow, *, show_email: bool = False) -> User:
+        return cls(
+            id=strawberry.ID(to_global_id("User", row.id)),
+            key=row.id,
+            private_email=row.email,
+            show_email=show_email,
+            name=row.name,
+            role=Role(row.role),
+            created_at=row.created_at,
+        )
+
+
+@strawberry.input
+class UserFilter:
+    search: str | None = None
+    role: RoleEnum | None = None  # type: ignore[valid-type]
+
+
+@strawberry.type
+class UserPayload:
+    user: User | None
+    user_errors: list[UserError]
+
+
+def _filter_args(filter: UserFilter | None) -> dict[str, Any]:
+    return {"search": filter.search if filter else None, "role": filter.role if filter else None}
+
+
+@strawberry.type
+class UserQueries:
+    @strawberry.field(extensions=requires_role(Role.ADMIN))
+    async def users(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: UserFilter | None = None,
+    ) -> Connection[User]:
+        ctx = info.context
+        args = _filter_args(filter)
+        async with ctx.app.sessions() as db:
+            page = await users.list_users(
+                db, viewer=ctx.viewer, page=PageRequest(first=first, after=after), **args
+            )
+
+        async def count() -> int:
+            async with ctx.app.sessions() as db:
+                return await users.count_users(db, viewer=ctx.viewer, **args)
+
+        return to_connection(page, User.from_row, count)
+
+
+@strawberry.type
+class UserMutations:
+    @strawberry.mutation(extensions=requires_role(Role.ADMIN))
+    async def set_user_role(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        role: RoleEnum,  # type: ignore[valid-type]
+    ) -> UserPayload:
+        ctx = info.context
+        try:
+            async with ctx.app.sessions.begin() as db:
+                row = await users.set_user_role(
+                    db, viewer=ctx.viewer, user_id=from_global_id(id, "User"), role=role
+                )
+        except BusinessError as error:
+            return UserPayload(user=None, user_errors=user_errors(error))
+        return UserPayload(user=User.from_row(row), user_errors=[])

@@ -1,0 +1,64 @@
+"""Cross-site request protection for every route that reads the session cookies.
+
+- a POST, PUT, PATCH or DELETE must carry `Content-Type: application/json` (a browser cannot
+  send that cross-site without a CORS preflight, which this server never grants): 415;
+- a request whose `Origin` is present and neither allowed nor this server's own: 403.
+
+Mutations over GET are refused by the GraphQL endpoint itself (405).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from web.problems import problem_response
+
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+class CrossSiteMiddleware:
+    def __init__(
+        self, app: ASGIApp, *, allowed_origins: Iterable[str], protected_prefixes: Iterable[str]
+    ) -> None:
+        self.app = app
+        self.allowed = frozenset(o.rstrip("/").lower() for o in allowed_origins)
+        self.prefixes = tuple(protected_prefixes)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(self.prefixes):
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        origin = headers.get("origin")
+        if origin is not None and not self._origin_allowed(origin, headers.get("host")):
+            response = problem_response(
+                403, "FORBIDDEN", "Requests from this origin are not allowed."
+            )
+            await response(scope, receive, send)
+            return
+        if (
+            scope["method"] in _UNSAFE
+            and _media_type(headers.get("content-type")) != "application/json"
+        ):
+            response = problem_response(
+                415, "UNSUPPORTED_MEDIA_TYPE", "Send the request body as application/json."
+            )
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+    def _origin_allowed(self, origin: str, host: str | None) -> bool:
+        normalized = origin.rstrip("/").lower()
+        if normalized in self.allowed:
+            return True
+        parts = urlsplit(normalized)
+        return (
+            host is not None and parts.scheme in ("http", "https") and parts.netloc == host.lower()
+        )
+
+
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
