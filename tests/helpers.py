@@ -1,0 +1,82 @@
+"""Helpers for talking to the API through HTTP in tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from sqlalchemy import text
+
+from web.state import AppState
+
+PASSWORD = "correct horse battery staple"
+
+
+async def gql(
+    client: httpx.AsyncClient,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """POST a GraphQL document and return the decoded JSON body."""
+    response = await client.post(
+        "/graphql", json={"query": query, "variables": variables or {}}, **kwargs
+    )
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+REGISTER = """
+mutation($input: RegisterInput!) {
+  register(input: $input) { user { id email name role } userErrors { code message field } }
+}
+"""
+
+LOGIN = """
+mutation($input: LoginInput!) {
+  login(input: $input) { user { id email name role } userErrors { code message field } }
+}
+"""
+
+
+async def register(
+    client: httpx.AsyncClient, email: str, *, name: str = "Test User", password: str = PASSWORD
+) -> dict[str, Any]:
+    """Register (which signs the client in) and return the payload's user."""
+    body = await gql(
+        client, REGISTER, {"input": {"email": email, "name": name, "password": password}}
+    )
+    payload = body["data"]["register"]
+    assert payload["userErrors"] == [], payload
+    user: dict[str, Any] = payload["user"]
+    return user
+
+
+async def login(client: httpx.AsyncClient, email: str, password: str = PASSWORD) -> dict[str, Any]:
+    body = await gql(client, LOGIN, {"input": {"email": email, "password": password}})
+    payload: dict[str, Any] = body["data"]["login"]
+    return payload
+
+
+async def make_admin(state: AppState, email: str) -> None:
+    """Promote a user directly in the database (as `server.py create-admin` would)."""
+    async with state.sessions.begin() as db:
+        await db.execute(
+            text("UPDATE users SET role = 'ADMIN' WHERE lower(email) = lower(:email)"),
+            {"email": email},
+        )
+
+
+async def register_admin(client: httpx.AsyncClient, state: AppState, email: str) -> dict[str, Any]:
+    """A signed-in admin on `client` (registered, promoted, then signed in again)."""
+    user = await register(client, email, name="Admin")
+    await make_admin(state, email)
+    payload = await login(client, email)
+    assert payload["userErrors"] == [], payload
+    return user
+
+
+async def count(state: AppState, table: str, where: str = "TRUE") -> int:
+    async with state.sessions() as db:
+        return int(await db.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}")) or 0)  # noqa: S608
