@@ -12,6 +12,7 @@ from auth.viewer import Role, Viewer
 from db.models import User
 from resolvers.errors import BusinessError, Forbidden
 from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
+from resolvers.text import escape_like
 
 
 def require_admin(viewer: Viewer | None) -> Viewer:
@@ -33,14 +34,10 @@ async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> list[User | None
     return [found.get(key) for key in ids]
 
 
-def _escape_like(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
 def _filtered(search: str | None, role: Role | None) -> Select[User]:
     query = select(User)
     if search and search.strip():
-        pattern = f"%{_escape_like(search.strip())}%"
+        pattern = f"%{escape_like(search.strip())}%"
         query = query.where(or_(User.email.ilike(pattern), User.name.ilike(pattern)))
     if role is not None:
         query = query.where(User.role == role.value)

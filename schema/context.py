@@ -8,6 +8,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.viewer import Viewer
+from db.loaders import Loaders
 from resolvers.auth import ClientInfo
 from web.state import AppState
 
@@ -18,6 +19,7 @@ class Context:
     response: Response
     app: AppState
     viewer: Viewer | None
+    loaders: Loaders
 
     @property
     def client(self) -> ClientInfo:

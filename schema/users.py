@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
@@ -20,6 +20,9 @@ from schema.context import Context
 from schema.errors import UserError, user_errors
 from schema.node import Node
 
+if TYPE_CHECKING:
+    from schema.orders import Order, OrderFilter, OrderSort
+
 
 @strawberry.type
 class User(Node):
@@ -35,6 +38,20 @@ class User(Node):
         if self.show_email or users.can_see_email(info.context.viewer, self.key):
             return self.private_email
         return None
+
+    @strawberry.field(description="This user's orders; empty unless you are this user or an admin.")
+    async def orders(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        filter: Annotated[OrderFilter, strawberry.lazy("schema.orders")] | None = None,
+        sort: Annotated[OrderSort, strawberry.lazy("schema.orders")] | None = None,
+    ) -> Connection[Annotated[Order, strawberry.lazy("schema.orders")]]:
+        from schema.orders import order_connection, order_query
+
+        query = order_query(filter, sort, customer_id=self.key)
+        return await order_connection(info.context, query, PageRequest(first=first, after=after))
 
     @classmethod
     def from_row(cls, row: UserRow, *, show_email: bool = False) -> User:

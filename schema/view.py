@@ -12,6 +12,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.types import ExecutionResult
 
 from auth.cookies import read_access_cookie
+from db.loaders import Loaders
 from resolvers.auth import current_viewer
 from schema.build import build_schema
 from schema.context import Context
@@ -36,7 +37,13 @@ class GraphQLView(GraphQL[Context, None]):
         assert isinstance(response, Response)  # noqa: S101
         request.state.sub_response = response
         viewer = await current_viewer(self.state, read_access_cookie(request, self.state.settings))
-        return Context(request=request, response=response, app=self.state, viewer=viewer)
+        return Context(
+            request=request,
+            response=response,
+            app=self.state,
+            viewer=viewer,
+            loaders=Loaders.create(self.state.sessions),
+        )
 
     async def process_result(
         self, request: Request, result: ExecutionResult

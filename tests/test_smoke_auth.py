@@ -16,7 +16,9 @@ async def test_register_me_login(client: httpx.AsyncClient) -> None:
     assert payload["userErrors"] == []
     bad = await login(client, "ann@example.com", "wrong password!")
     assert bad["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
-    refreshed = await gql(client, "mutation { refreshSession { user { email } userErrors { code } } }")
+    refreshed = await gql(
+        client, "mutation { refreshSession { user { email } userErrors { code } } }"
+    )
     assert refreshed["data"]["refreshSession"]["user"]["email"] == "ann@example.com"
     users = await gql(client, "{ users { totalCount } }")
     assert users["errors"][0]["extensions"]["code"] == "FORBIDDEN"

@@ -1,0 +1,50 @@
+"""Per-request dataloaders: every relation of the graph is resolved in batches.
+
+Each batch opens its own short session, because sibling fields resolve concurrently and a
+session must not be shared between tasks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.dataloader import DataLoader
+
+from db.models import OrderEvent, OrderItem, Product, User
+from resolvers.orders import events_by_order_ids, items_by_order_ids
+from resolvers.products import products_by_ids
+from resolvers.users import users_by_ids
+
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def _loader(
+    sessions: async_sessionmaker[AsyncSession],
+    batch: Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]],
+) -> DataLoader[K, V]:
+    async def load(keys: list[K]) -> Sequence[V]:
+        async with sessions() as db:
+            return await batch(db, keys)
+
+    return DataLoader(load_fn=load)
+
+
+@dataclass(frozen=True, slots=True)
+class Loaders:
+    user_by_id: DataLoader[int, User | None]
+    product_by_id: DataLoader[int, Product | None]
+    items_by_order_id: DataLoader[int, list[OrderItem]]
+    events_by_order_id: DataLoader[int, list[OrderEvent]]
+
+    @classmethod
+    def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Loaders:
+        return cls(
+            user_by_id=_loader(sessions, users_by_ids),
+            product_by_id=_loader(sessions, products_by_ids),
+            items_by_order_id=_loader(sessions, items_by_order_ids),
+            events_by_order_id=_loader(sessions, events_by_order_ids),
+        )

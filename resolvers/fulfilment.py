@@ -1,0 +1,132 @@
+"""Moving orders through their lifecycle, each move a compare-and-set with its event.
+
+PENDING → PAID → SHIPPED → DELIVERED;  PENDING → CANCELLED;  PAID → CANCELLED
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.viewer import Viewer
+from db.models import Order, OrderEvent
+from resolvers.errors import BusinessError, Problem
+from resolvers.users import require_admin
+
+# The one status each forward move starts from.
+FORWARD_FROM = {"PAID": "PENDING", "SHIPPED": "PAID", "DELIVERED": "SHIPPED"}
+CANCELLABLE_BY_ADMIN = ("PENDING", "PAID")
+CANCELLABLE_BY_CUSTOMER = ("PENDING",)
+MAX_NOTE = 1000
+
+_MOVE = text("""
+    UPDATE orders AS o SET status = :to_status, updated_at = now()
+    FROM (SELECT id, status FROM orders WHERE id = :id FOR UPDATE) AS old
+    WHERE o.id = old.id AND old.status = ANY(CAST(:allowed AS text[]))
+      AND (CAST(:customer_id AS bigint) IS NULL OR o.customer_id = :customer_id)
+    RETURNING old.status AS from_status
+""")
+
+# Product rows are locked in ascending id order, as placing an order does, before restocking.
+_RESTOCK = text("""
+    WITH locked AS (
+        SELECT p.id FROM products AS p
+        WHERE p.id IN (SELECT product_id FROM order_items WHERE order_id = :id)
+        ORDER BY p.id FOR UPDATE
+    )
+    UPDATE products AS p SET stock = p.stock + i.quantity, updated_at = now()
+    FROM order_items AS i
+    WHERE i.order_id = :id AND p.id = i.product_id AND p.id IN (SELECT id FROM locked)
+""")
+
+
+def _note(note: str | None, field: str) -> str | None:
+    if note is None or not note.strip():
+        return None
+    if len(note) > MAX_NOTE:
+        raise BusinessError.one("INVALID_INPUT", f"At most {MAX_NOTE} characters.", [field])
+    return note.strip()
+
+
+async def _move(
+    db: AsyncSession,
+    *,
+    order_id: int,
+    to_status: str,
+    allowed: tuple[str, ...],
+    actor: Viewer,
+    customer_id: int | None,
+    note: str | None,
+) -> Order:
+    moved = await db.scalar(
+        _MOVE,
+        {
+            "id": order_id,
+            "to_status": to_status,
+            "allowed": list(allowed),
+            "customer_id": customer_id,
+        },
+    )
+    if moved is None:
+        current = await db.scalar(select(Order.status).where(Order.id == order_id))
+        if current is None or (
+            customer_id is not None and not await _owns(db, order_id, customer_id)
+        ):
+            raise BusinessError.one("NOT_FOUND", "No such order.", ["id"])
+        raise BusinessError(
+            [
+                Problem(
+                    "INVALID_TRANSITION",
+                    f"An order cannot move from {current} to {to_status}.",
+                    ("status",),
+                )
+            ]
+        )
+    if to_status == "CANCELLED":
+        await db.execute(_RESTOCK, {"id": order_id})
+    await db.execute(
+        insert(OrderEvent).values(
+            order_id=order_id, from_status=moved, to_status=to_status, actor_id=actor.id, note=note
+        )
+    )
+    order = await db.get(Order, order_id, populate_existing=True)
+    assert order is not None  # noqa: S101 - just updated
+    return order
+
+
+async def _owns(db: AsyncSession, order_id: int, customer_id: int) -> bool:
+    owner = await db.scalar(select(Order.customer_id).where(Order.id == order_id))
+    return owner == customer_id
+
+
+async def cancel_order(
+    db: AsyncSession, *, viewer: Viewer, order_id: int, reason: str | None
+) -> Order:
+    """Cancel and restock: a customer their own PENDING order, an admin PENDING or PAID ones.
+
+    Another customer's order is NOT_FOUND, never a sign that it exists.
+    """
+    note = _note(reason, "reason")
+    if viewer.is_admin:
+        return await _move(
+            db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_ADMIN,
+            actor=viewer, customer_id=None, note=note,
+        )  # fmt: skip
+    return await _move(
+        db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_CUSTOMER,
+        actor=viewer, customer_id=viewer.id, note=note,
+    )  # fmt: skip
+
+
+async def update_order_status(
+    db: AsyncSession, *, viewer: Viewer | None, order_id: int, status: str, note: str | None
+) -> Order:
+    """Admin only: move an order forward, or cancel it (the same as `cancel_order`)."""
+    admin = require_admin(viewer)
+    if status == "CANCELLED":
+        return await cancel_order(db, viewer=admin, order_id=order_id, reason=note)
+    allowed = (FORWARD_FROM[status],) if status in FORWARD_FROM else ()
+    return await _move(
+        db, order_id=order_id, to_status=status, allowed=allowed, actor=admin,
+        customer_id=None, note=_note(note, "note"),
+    )  # fmt: skip

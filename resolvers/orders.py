@@ -1,0 +1,125 @@
+"""Reading orders: one order, lists, and the batches behind the order's relations.
+
+Customers see their own orders only; admins see every order. An order the viewer may not
+see is indistinguishable from one that does not exist.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.viewer import Viewer
+from db.models import Order, OrderEvent, OrderItem
+from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
+
+
+class OrderSortField(Enum):
+    CREATED_AT = "CREATED_AT"
+    TOTAL = "TOTAL"
+
+
+_SORT_COLUMNS = {
+    OrderSortField.CREATED_AT: Order.created_at,
+    OrderSortField.TOTAL: Order.total_minor,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class OrderQuery:
+    statuses: tuple[str, ...] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    customer_id: int | None = None
+    sort: OrderSortField = OrderSortField.CREATED_AT
+    descending: bool = True
+
+
+def visible_to(viewer: Viewer | None, order: Order) -> bool:
+    return viewer is not None and (viewer.is_admin or order.customer_id == viewer.id)
+
+
+async def get_order(db: AsyncSession, *, viewer: Viewer | None, order_id: int) -> Order | None:
+    """The order, if the viewer may see it."""
+    order = await db.get(Order, order_id)
+    return order if order is not None and visible_to(viewer, order) else None
+
+
+def _filtered(viewer: Viewer | None, query: OrderQuery) -> Select[Order] | None:
+    if viewer is None:
+        return None
+    statement = select(Order)
+    if not viewer.is_admin:
+        if query.customer_id is not None and query.customer_id != viewer.id:
+            return None
+        statement = statement.where(Order.customer_id == viewer.id)
+    elif query.customer_id is not None:
+        statement = statement.where(Order.customer_id == query.customer_id)
+    if query.statuses:
+        statement = statement.where(Order.status.in_(query.statuses))
+    if query.created_after is not None:
+        statement = statement.where(Order.created_at >= query.created_after)
+    if query.created_before is not None:
+        statement = statement.where(Order.created_at < query.created_before)
+    return statement
+
+
+async def list_orders(
+    db: AsyncSession, *, viewer: Viewer | None, query: OrderQuery, page: PageRequest
+) -> Page[Order]:
+    """The orders the viewer may see (their own; an admin's: all), filtered and sorted."""
+    page.size()  # validate the page request even when the list is empty
+    statement = _filtered(viewer, query)
+    if statement is None:
+        return Page([], [], has_next_page=False, has_previous_page=False)
+    column = _SORT_COLUMNS[query.sort]
+    paged, size, backward = keyset_page(
+        statement,
+        sort_column=column,
+        id_column=Order.id,
+        descending=query.descending,
+        page=page,
+        timestamp=query.sort is OrderSortField.CREATED_AT,
+    )
+    rows = (await db.scalars(paged)).all()
+    return assemble_page(
+        rows, size=size, backward=backward, page=page, key=lambda o: (getattr(o, column.key), o.id)
+    )
+
+
+async def count_orders(db: AsyncSession, *, viewer: Viewer | None, query: OrderQuery) -> int:
+    """How many orders `list_orders` would list across all pages."""
+    statement = _filtered(viewer, query)
+    if statement is None:
+        return 0
+    return int(await db.scalar(statement.with_only_columns(func.count())) or 0)
+
+
+async def items_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[list[OrderItem]]:
+    """The lines of each order, in product id order."""
+    rows = await db.scalars(
+        select(OrderItem).where(OrderItem.order_id.in_(ids)).order_by(OrderItem.product_id)
+    )
+    grouped: dict[int, list[OrderItem]] = defaultdict(list)
+    for row in rows:
+        grouped[row.order_id].append(row)
+    return [grouped.get(key, []) for key in ids]
+
+
+async def events_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[list[OrderEvent]]:
+    """The status history of each order, oldest first."""
+    rows = await db.scalars(
+        select(OrderEvent)
+        .where(OrderEvent.order_id.in_(ids))
+        .order_by(OrderEvent.order_id, OrderEvent.at, OrderEvent.id)
+    )
+    grouped: dict[int, list[OrderEvent]] = defaultdict(list)
+    for row in rows:
+        grouped[row.order_id].append(row)
+    return [grouped.get(key, []) for key in ids]

@@ -1,0 +1,280 @@
+"""Orders: the types, the queries, and placing and moving orders."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from auth.permissions import authenticated, requires_role
+from auth.viewer import Role
+from db.models import Order as OrderRow
+from db.models import OrderEvent as OrderEventRow
+from db.models import OrderItem as OrderItemRow
+from resolvers import checkout, fulfilment, orders
+from resolvers.errors import BusinessError
+from resolvers.ids import from_global_id, to_global_id
+from resolvers.pagination import PageRequest
+from schema.connection import Connection, to_connection
+from schema.context import Context
+from schema.errors import UserError, user_errors
+from schema.money import Money, money
+from schema.node import Node
+from schema.products import Product
+from schema.sorting import SortDirection
+from schema.users import User
+
+OrderSortField = strawberry.enum(orders.OrderSortField, name="OrderSortField")
+
+
+@strawberry.enum
+class OrderStatus(Enum):
+    PENDING = "PENDING"
+    PAID = "PAID"
+    SHIPPED = "SHIPPED"
+    DELIVERED = "DELIVERED"
+    CANCELLED = "CANCELLED"
+
+
+@strawberry.type
+class OrderItem:
+    product_key: strawberry.Private[int]
+    product_name: str
+    unit_price: Money
+    quantity: int
+    subtotal: Money
+
+    @strawberry.field(description="The live product (it may have been archived since).")
+    async def product(self, info: Info[Context, None]) -> Product:
+        row = await info.context.loaders.product_by_id.load(self.product_key)
+        assert row is not None  # noqa: S101 - order lines keep their product (RESTRICT)
+        return Product.from_row(row, info.context)
+
+    @classmethod
+    def from_row(cls, row: OrderItemRow, currency: str, ctx: Context) -> OrderItem:
+        settings = ctx.app.settings
+        return cls(
+            product_key=row.product_id,
+            product_name=row.product_name,
+            unit_price=money(row.unit_price_minor, currency, settings),
+            quantity=row.quantity,
+            subtotal=money(row.subtotal_minor, currency, settings),
+        )
+
+
+@strawberry.type
+class OrderEvent:
+    actor_key: strawberry.Private[int | None]
+    from_status: OrderStatus | None
+    to_status: OrderStatus
+    at: datetime
+    note: str | None
+
+    @strawberry.field(description="Who caused it.")
+    async def actor(self, info: Info[Context, None]) -> User | None:
+        if self.actor_key is None:
+            return None
+        row = await info.context.loaders.user_by_id.load(self.actor_key)
+        return User.from_row(row) if row else None
+
+    @classmethod
+    def from_row(cls, row: OrderEventRow) -> OrderEvent:
+        return cls(
+            actor_key=row.actor_id,
+            from_status=OrderStatus(row.from_status) if row.from_status else None,
+            to_status=OrderStatus(row.to_status),
+            at=row.at,
+            note=row.note,
+        )
+
+
+@strawberry.type
+class Order(Node):
+    key: strawberry.Private[int]
+    customer_key: strawberry.Private[int]
+    currency: strawberry.Private[str]
+    status: OrderStatus
+    total: Money
+    created_at: datetime
+    updated_at: datetime
+
+    @strawberry.field
+    async def customer(self, info: Info[Context, None]) -> User:
+        row = await info.context.loaders.user_by_id.load(self.customer_key)
+        assert row is not None  # noqa: S101 - customers are never deleted (RESTRICT)
+        return User.from_row(row)
+
+    @strawberry.field
+    async def items(self, info: Info[Context, None]) -> list[OrderItem]:
+        rows = await info.context.loaders.items_by_order_id.load(self.key)
+        return [OrderItem.from_row(row, self.currency, info.context) for row in rows]
+
+    @strawberry.field(description="The status history, oldest first, starting with creation.")
+    async def events(self, info: Info[Context, None]) -> list[OrderEvent]:
+        rows = await info.context.loaders.events_by_order_id.load(self.key)
+        return [OrderEvent.from_row(row) for row in rows]
+
+    @classmethod
+    def from_row(cls, row: OrderRow, ctx: Context) -> Order:
+        return cls(
+            id=strawberry.ID(to_global_id("Order", row.id)),
+            key=row.id,
+            customer_key=row.customer_id,
+            currency=row.currency,
+            status=OrderStatus(row.status),
+            total=money(row.total_minor, row.currency, ctx.app.settings),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
+
+
+@strawberry.input
+class OrderFilter:
+    status: list[OrderStatus] | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    customer_id: strawberry.ID | None = None
+
+
+@strawberry.input
+class OrderSort:
+    field: OrderSortField = orders.OrderSortField.CREATED_AT  # type: ignore[valid-type]
+    direction: SortDirection = SortDirection.DESC
+
+
+@strawberry.input
+class OrderItemInput:
+    product_id: strawberry.ID
+    quantity: int
+
+
+@strawberry.input
+class PlaceOrderInput:
+    items: list[OrderItemInput]
+    idempotency_key: str | None = None
+
+
+@strawberry.type
+class OrderPayload:
+    order: Order | None
+    user_errors: list[UserError]
+
+
+def order_query(
+    filter: OrderFilter | None, sort: OrderSort | None, *, customer_id: int | None = None
+) -> orders.OrderQuery:
+    f = filter or OrderFilter()
+    s = sort or OrderSort()
+    if customer_id is None and f.customer_id is not None:
+        customer_id = from_global_id(f.customer_id, "User")
+    return orders.OrderQuery(
+        statuses=tuple(status.value for status in f.status) if f.status else None,
+        created_after=f.created_after, created_before=f.created_before,
+        customer_id=customer_id, sort=s.field, descending=s.direction is SortDirection.DESC,
+    )  # fmt: skip
+
+
+async def order_connection(
+    ctx: Context, query: orders.OrderQuery, page: PageRequest
+) -> Connection[Order]:
+    async with ctx.app.sessions() as db:
+        result = await orders.list_orders(db, viewer=ctx.viewer, query=query, page=page)
+
+    async def count() -> int:
+        async with ctx.app.sessions() as db:
+            return await orders.count_orders(db, viewer=ctx.viewer, query=query)
+
+    return to_connection(result, lambda row: Order.from_row(row, ctx), count)
+
+
+@strawberry.type
+class OrderQueries:
+    @strawberry.field(extensions=authenticated(), description="Your order (admins: any order).")
+    async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
+        ctx = info.context
+        async with ctx.app.sessions() as db:
+            row = await orders.get_order(
+                db, viewer=ctx.viewer, order_id=from_global_id(id, "Order")
+            )
+        return Order.from_row(row, ctx) if row else None
+
+    @strawberry.field(extensions=authenticated(), description="Your orders (admins: all).")
+    async def orders(
+        self,
+        info: Info[Context, None],
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+        filter: OrderFilter | None = None,
+        sort: OrderSort | None = None,
+    ) -> Connection[Order]:
+        page = PageRequest(first, after, last, before)
+        return await order_connection(info.context, order_query(filter, sort), page)
+
+
+async def _order_payload(
+    ctx: Context, change: Callable[[AsyncSession], Awaitable[OrderRow]]
+) -> OrderPayload:
+    try:
+        async with ctx.app.sessions.begin() as db:
+            row = await change(db)
+    except BusinessError as error:
+        return OrderPayload(order=None, user_errors=user_errors(error))
+    return OrderPayload(order=Order.from_row(row, ctx), user_errors=[])
+
+
+@strawberry.type
+class OrderMutations:
+    @strawberry.mutation(extensions=authenticated())
+    async def place_order(self, info: Info[Context, None], input: PlaceOrderInput) -> OrderPayload:
+        ctx = info.context
+        viewer = ctx.viewer
+        assert viewer is not None  # noqa: S101 - @authenticated
+        lines = [
+            checkout.LineRequest(from_global_id(item.product_id, "Product"), item.quantity)
+            for item in input.items
+        ]
+
+        async def place(db: AsyncSession) -> OrderRow:
+            placed = await checkout.place_order(
+                db, customer=viewer, items=lines, idempotency_key=input.idempotency_key,
+                currency=ctx.app.settings.currency,
+            )  # fmt: skip
+            return placed.order
+
+        return await _order_payload(ctx, place)
+
+    @strawberry.mutation(extensions=authenticated())
+    async def cancel_order(
+        self, info: Info[Context, None], id: strawberry.ID, reason: str | None = None
+    ) -> OrderPayload:
+        ctx = info.context
+        viewer = ctx.viewer
+        assert viewer is not None  # noqa: S101 - @authenticated
+        order_id = from_global_id(id, "Order")
+        return await _order_payload(
+            ctx,
+            lambda db: fulfilment.cancel_order(db, viewer=viewer, order_id=order_id, reason=reason),
+        )
+
+    @strawberry.mutation(extensions=requires_role(Role.ADMIN))
+    async def update_order_status(
+        self,
+        info: Info[Context, None],
+        id: strawberry.ID,
+        status: OrderStatus,
+        note: str | None = None,
+    ) -> OrderPayload:
+        ctx = info.context
+        order_id = from_global_id(id, "Order")
+        return await _order_payload(
+            ctx,
+            lambda db: fulfilment.update_order_status(
+                db, viewer=ctx.viewer, order_id=order_id, status=status.value, note=note
+            ),
+        )
