@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, SchemaExtension
+from strawberry.extensions import (
+    AddValidationRules,
+    DisableIntrospection,
+    MaxTokensLimiter,
+    SchemaExtension,
+)
 from strawberry.types import ExecutionContext
 
 from schema.errors_format import is_expected
+from schema.limits import MAX_TOKENS, ComplexityRule
 from schema.query import Mutation, Query
 from settings import Settings
 
@@ -28,7 +35,10 @@ class OrderlySchema(strawberry.Schema):
 
 def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the protections the settings ask for."""
-    extensions: list[type[SchemaExtension]] = []
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: AddValidationRules([ComplexityRule]),
+    ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
     return OrderlySchema(query=Query, mutation=Mutation, extensions=extensions)

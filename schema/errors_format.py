@@ -14,6 +14,7 @@ from resolvers.errors import RateLimited, RequestError
 log = logging.getLogger("orderly.graphql")
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 MASKED_MESSAGE = "Internal server error."
+_TOKEN_LIMIT = "Syntax Error: Document contains more than"  # noqa: S105 - a message prefix
 
 
 def is_expected(error: GraphQLError) -> bool:
@@ -40,6 +41,8 @@ def format_error(error: GraphQLError, *, suggestions: bool) -> dict[str, Any]:
     elif original is not None:
         message = MASKED_MESSAGE
         extensions = {"code": "INTERNAL_SERVER_ERROR"}
+    if message.startswith(_TOKEN_LIMIT):
+        extensions["code"] = "QUERY_TOO_COMPLEX"
     extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
     if not suggestions:
         message = _SUGGESTION.sub("", message)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from cross_web import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.http import GraphQLHTTPResponse
+from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from auth.cookies import read_access_cookie
@@ -17,6 +20,7 @@ from resolvers.auth import current_viewer
 from schema.build import build_schema
 from schema.context import Context
 from schema.errors_format import format_error, is_pool_timeout
+from web.problems import problem_response
 from web.state import AppState
 
 
@@ -29,6 +33,17 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.state = state
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        request = Request(scope=scope, receive=receive)
+        try:
+            response = await self.run(request)
+        except HTTPException as error:
+            response = _http_error(request, error)
+        await response(scope, receive, send)
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -59,3 +74,15 @@ class GraphQLView(GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         return data  # type: ignore[return-value]
+
+
+def _http_error(request: Request, error: HTTPException) -> Response:
+    """Requests the endpoint cannot run at all, as problem documents."""
+    if request.method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
+        return problem_response(
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Mutations must be sent with POST.",
+            headers={"Allow": "POST"},
+        )
+    return problem_response(error.status_code, "BAD_REQUEST", error.reason)

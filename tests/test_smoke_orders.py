@@ -55,5 +55,6 @@ async def test_flow(client: httpx.AsyncClient, state: AppState, app: object) -> 
         client,
         '{ products(first: 10, filter: {minPrice: "10"}, sort: {field: PRICE, direction: ASC}) { totalCount edges { cursor node { name } } pageInfo { hasNextPage endCursor } } orders(first: 50) { edges { node { status total { amount } customer { email } items { quantity productName product { name stock } } events { toStatus actor { email } } } } } }',
     )
+    print("LISTED", listed)
     assert listed["data"]["products"]["totalCount"] == 1, listed
     assert listed["data"]["orders"]["edges"][0]["node"]["customer"]["email"] == "buyer@example.com"

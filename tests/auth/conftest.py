@@ -1,0 +1,62 @@
+"""Fixtures for the accounts tests: extra clients on the same app, and an HTTPS deployment."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Protocol
+
+import httpx
+import pytest
+from starlette.applications import Starlette
+
+from auth.passwords import Passwords
+from server import create_app
+from settings import Settings
+from tests.conftest import BASE_URL, with_settings
+from web.state import AppState
+
+SECURE_BASE_URL = "https://127.0.0.1:8000"
+
+
+class ClientFactory(Protocol):
+    async def __call__(self, address: str = "127.0.0.1") -> httpx.AsyncClient: ...
+
+
+@pytest.fixture
+async def new_client(app: Starlette) -> AsyncIterator[ClientFactory]:
+    """Make more clients of the same app (own cookie jars, optionally another address)."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(address: str = "127.0.0.1") -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=app, client=(address, 4711))
+            http = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
+            return await stack.enter_async_context(http)
+
+        yield make
+
+
+@pytest.fixture
+async def stranger(new_client: ClientFactory) -> httpx.AsyncClient:
+    """A client that only ever sends the cookies a test hands it explicitly."""
+    return await new_client()
+
+
+@pytest.fixture
+async def secure_client(
+    state: AppState, settings: Settings, database_url: str, passwords: Passwords
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of an app configured for HTTPS (`cookie_secure=True`).
+
+    It shares the database with `state`, whose fixture empties the tables afterwards.
+    """
+    app = create_app(
+        with_settings(settings, cookie_secure=True), database_url=database_url, passwords=passwords
+    )
+    secure_state: AppState = app.state.orderly
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=SECURE_BASE_URL) as http:
+            yield http
+    finally:
+        await secure_state.engine.dispose()

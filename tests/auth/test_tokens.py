@@ -1,0 +1,186 @@
+"""Forged, stale and misused access tokens are all refused (and change nothing)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+
+from auth.tokens import AUDIENCE, ISSUER, LEEWAY_SECONDS
+from tests.auth.conftest import ClientFactory
+from tests.auth.support import (
+    ACCESS,
+    LOGOUT_ALL,
+    REFRESH,
+    assert_access_refused,
+    call,
+    jar,
+    me_with,
+    scalar,
+    user_id,
+)
+from tests.conftest import TEST_SECRET
+from tests.helpers import register
+from web.state import AppState
+
+OTHER_SECRET = "another-secret-that-is-just-as-long-as-the-real-one-0123456789"
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A signed-in user with their real tokens, plus a second user's session."""
+
+    user_id: int
+    session_id: uuid.UUID
+    access: str
+    refresh: str
+    other_user_id: int
+    other_session_id: uuid.UUID
+
+
+async def _session_of(state: AppState, user: int) -> uuid.UUID:
+    found = await scalar(state, "SELECT id FROM login_sessions WHERE user_id = :u", u=user)
+    assert isinstance(found, uuid.UUID)
+    return found
+
+
+@pytest.fixture
+async def identity(
+    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+) -> Identity:
+    await register(client, "ann@example.com", name="Ann")
+    await register(await new_client(), "bob@example.com", name="Bob")
+    ann, bob = await user_id(state, "ann@example.com"), await user_id(state, "bob@example.com")
+    return Identity(
+        user_id=ann,
+        session_id=await _session_of(state, ann),
+        access=jar(client, ACCESS),
+        refresh=jar(client, REFRESH),
+        other_user_id=bob,
+        other_session_id=await _session_of(state, bob),
+    )
+
+
+def claims(who: Identity, *, drop: tuple[str, ...] = (), **changes: Any) -> dict[str, Any]:
+    """The claims of a genuine access token for `who`, with some changed or dropped."""
+    now = int(time.time())
+    result: dict[str, Any] = {
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "sub": str(who.user_id),
+        "sid": str(who.session_id),
+        "jti": secrets.token_urlsafe(12),
+        "typ": "access",
+        "iat": now,
+        "nbf": now,
+        "exp": now + 600,
+    }
+    result.update(changes)
+    for name in drop:
+        del result[name]
+    return result
+
+
+def sign(payload: dict[str, Any], secret: str = TEST_SECRET) -> str:
+    return jwt.encode(payload, secret, algorithm="HS256")
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(segment: str) -> bytes:
+    return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+def alg_none(who: Identity) -> str:
+    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    return f"{header}.{_b64(json.dumps(claims(who)).encode())}."
+
+
+def alg_none_keeping_a_real_signature(who: Identity) -> str:
+    header = _b64(json.dumps({"alg": "none", "typ": "JWT"}).encode())
+    _, payload, signature = who.access.split(".")
+    return f"{header}.{payload}.{signature}"
+
+
+def tampered_payload(who: Identity) -> str:
+    """The server's own token with `sub` switched to another user, signature kept."""
+    header, payload, signature = who.access.split(".")
+    decoded = json.loads(_unb64(payload))
+    decoded["sub"] = str(who.other_user_id)
+    decoded["sid"] = str(who.other_session_id)
+    return f"{header}.{_b64(json.dumps(decoded).encode())}.{signature}"
+
+
+FORGERIES: dict[str, Callable[[Identity], str]] = {
+    "alg-none": alg_none,
+    "alg-none-with-real-signature": alg_none_keeping_a_real_signature,
+    "wrong-key": lambda who: sign(claims(who), OTHER_SECRET),
+    "tampered-payload": tampered_payload,
+    "expired-beyond-leeway": lambda who: sign(
+        claims(
+            who,
+            iat=int(time.time()) - 3600,
+            nbf=int(time.time()) - 3600,
+            exp=int(time.time()) - LEEWAY_SECONDS - 30,
+        )
+    ),
+    "nbf-in-the-future": lambda who: sign(claims(who, nbf=int(time.time()) + LEEWAY_SECONDS + 60)),
+    "wrong-audience": lambda who: sign(claims(who, aud="some-other-api")),
+    "wrong-issuer": lambda who: sign(claims(who, iss="someone-else")),
+    "missing-exp": lambda who: sign(claims(who, drop=("exp",))),
+    "missing-sid": lambda who: sign(claims(who, drop=("sid",))),
+    "refresh-type": lambda who: sign(claims(who, typ="refresh")),
+    "refresh-token-value": lambda who: who.refresh,
+    "unknown-session": lambda who: sign(claims(who, sid=str(uuid.uuid4()))),
+    "another-users-session": lambda who: sign(claims(who, sid=str(who.other_session_id))),
+    "non-numeric-subject": lambda who: sign(claims(who, sub="admin")),
+    "garbage": lambda who: "not.a.jwt",
+}
+
+
+async def test_a_correctly_built_token_is_accepted(
+    identity: Identity, stranger: httpx.AsyncClient
+) -> None:
+    """Control: the forgeries below differ from this token in one way only."""
+    token = sign(claims(identity))
+    me = await me_with(stranger, token)
+    assert me["email"] == "ann@example.com"
+    body = await call(stranger, LOGOUT_ALL, cookies={ACCESS: token})
+    assert body == {"data": {"logoutAll": {"ok": True}}}
+
+
+async def test_a_token_expired_within_the_leeway_is_still_accepted(
+    identity: Identity, stranger: httpx.AsyncClient
+) -> None:
+    """Control for the expiry case: only expiry *beyond* the leeway is refused."""
+    now = int(time.time())
+    token = sign(claims(identity, iat=now - 900, nbf=now - 900, exp=now - LEEWAY_SECONDS // 2))
+    assert (await me_with(stranger, token))["email"] == "ann@example.com"
+
+
+@pytest.mark.parametrize("forge", list(FORGERIES.values()), ids=list(FORGERIES))
+async def test_forged_access_token_is_refused(
+    forge: Callable[[Identity], str],
+    identity: Identity,
+    stranger: httpx.AsyncClient,
+    state: AppState,
+) -> None:
+    token = forge(identity)
+    assert token != identity.access
+    await assert_access_refused(stranger, token)
+    # the refused logoutAll ended nobody's session
+    revoked = await scalar(state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NOT NULL")
+    assert revoked == 0
+    # and the genuine token still works
+    assert (await me_with(stranger, identity.access))["email"] == "ann@example.com"
