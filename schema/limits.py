@@ -9,16 +9,20 @@ objects by `LIST_ESTIMATE`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from graphql import (
     FieldNode,
+    FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLError,
     GraphQLInterfaceType,
     GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
+    GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
     OperationDefinitionNode,
@@ -39,22 +43,38 @@ TOO_COMPLEX = "QUERY_TOO_COMPLEX"
 Composite = GraphQLObjectType | GraphQLInterfaceType
 
 
-class _Measure:
-    def __init__(self) -> None:
-        self.depth = 0
-        self.aliases = 0
-        self.cost = 0
+@dataclass(slots=True)
+class Measure:
+    depth: int = 0
+    aliases: int = 0
+    cost: int = 0
+
+
+def measure_operation(
+    schema: GraphQLSchema,
+    operation: OperationDefinitionNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+) -> Measure:
+    """Depth, aliases and cost of one operation, with its fragments expanded."""
+    measure = Measure()
+    root = schema.get_root_type(operation.operation)
+    if root is not None:
+        _Walker(schema, fragments, measure).walk(
+            operation.selection_set, root, 1, 1, frozenset(), None
+        )
+    return measure
 
 
 class ComplexityRule(ValidationRule):
     """Refuses operations over the depth, alias or cost limit with QUERY_TOO_COMPLEX."""
 
     def enter_operation_definition(self, node: OperationDefinitionNode, *_: Any) -> None:
-        root = self.context.schema.get_root_type(node.operation)
-        if root is None:
-            return
-        measure = _Measure()
-        self._walk(node.selection_set, root, 1, 1, measure, frozenset(), None)
+        fragments = {
+            definition.name.value: definition
+            for definition in self.context.document.definitions
+            if isinstance(definition, FragmentDefinitionNode)
+        }
+        measure = measure_operation(self.context.schema, node, fragments)
         for value, limit, what in (
             (measure.depth, MAX_DEPTH, "depth"),
             (measure.aliases, MAX_ALIASES, "aliases"),
@@ -69,56 +89,58 @@ class ComplexityRule(ValidationRule):
                     )
                 )
 
-    def _walk(
+
+class _Walker:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: Mapping[str, FragmentDefinitionNode],
+        measure: Measure,
+    ) -> None:
+        self.schema = schema
+        self.fragments = fragments
+        self.measure = measure
+
+    def walk(
         self,
         selections: SelectionSetNode,
         parent: Composite,
         depth: int,
         multiplier: int,
-        measure: _Measure,
-        fragments: frozenset[str],
+        seen: frozenset[str],
         page_size: int | None,
     ) -> None:
         """`page_size` is set inside a connection: its edges and nodes lists have that size."""
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                self._field(selection, parent, depth, multiplier, measure, fragments, page_size)
-            elif isinstance(selection, InlineFragmentNode):
-                target = parent
-                if selection.type_condition is not None:
-                    named = self.context.schema.get_type(selection.type_condition.name.value)
-                    target = named if isinstance(named, Composite) else parent
-                self._walk(
-                    selection.selection_set,
-                    target,
-                    depth,
-                    multiplier,
-                    measure,
-                    fragments,
-                    page_size,
-                )
+                self.field(selection, parent, depth, multiplier, seen, page_size)
+                continue
+            inner_seen = seen
+            if isinstance(selection, InlineFragmentNode):
+                condition, nested = selection.type_condition, selection.selection_set
             elif isinstance(selection, FragmentSpreadNode):
                 name = selection.name.value
-                fragment = self.context.get_fragment(name)
-                if fragment is None or name in fragments:
+                fragment = self.fragments.get(name)
+                if fragment is None or name in seen:
                     continue
-                named = self.context.schema.get_type(fragment.type_condition.name.value)
-                target = named if isinstance(named, Composite) else parent
-                self._walk(
-                    fragment.selection_set, target, depth, multiplier, measure,
-                    fragments | {name}, page_size,
-                )  # fmt: skip
+                condition, nested = fragment.type_condition, fragment.selection_set
+                inner_seen = seen | {name}
+            else:
+                continue
+            named = self.schema.get_type(condition.name.value) if condition else parent
+            target = named if isinstance(named, Composite) else parent
+            self.walk(nested, target, depth, multiplier, inner_seen, page_size)
 
-    def _field(
+    def field(
         self,
         node: FieldNode,
         parent: Composite,
         depth: int,
         multiplier: int,
-        measure: _Measure,
-        fragments: frozenset[str],
+        seen: frozenset[str],
         page_size: int | None,
     ) -> None:
+        measure = self.measure
         measure.depth = max(measure.depth, depth)
         measure.aliases += node.alias is not None
         measure.cost += multiplier
@@ -133,15 +155,7 @@ class ComplexityRule(ValidationRule):
             inner_page = _page_size(node)
         elif _is_list(definition.type):
             factor = page_size if page_size is not None else LIST_ESTIMATE
-        self._walk(
-            node.selection_set,
-            child,
-            depth + 1,
-            multiplier * factor,
-            measure,
-            fragments,
-            inner_page,
-        )
+        self.walk(node.selection_set, child, depth + 1, multiplier * factor, seen, inner_page)
 
 
 def _is_list(type_: Any) -> bool:
