@@ -13,6 +13,7 @@ import argparse
 import asyncio
 import contextlib
 import getpass
+import json
 import logging
 import os
 import secrets
@@ -35,6 +36,8 @@ from auth.passwords import Passwords
 from db import migrate
 from db.embedded import embedded_url, start_embedded
 from db.engine import create_engine, create_session_factory
+from rest.docs import docs_routes
+from rest.routes import rest_routes
 from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
 from web.cross_site import CrossSiteMiddleware
@@ -73,6 +76,8 @@ def create_app(
             Route("/healthz", healthz, methods=["GET"]),
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
+            *rest_routes(),
+            *docs_routes(),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
@@ -285,10 +290,12 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
+    from rest.openapi import openapi_document
     from schema import sdl
 
     (PROJECT_ROOT / "schema.graphql").write_text(sdl())
-    print("wrote schema.graphql")
+    (PROJECT_ROOT / "openapi.json").write_text(json.dumps(openapi_document(), indent=2) + "\n")
+    print("wrote schema.graphql and openapi.json")
     return 0
 
 
@@ -317,7 +324,9 @@ def build_parser() -> argparse.ArgumentParser:
         "seed-demo", help="add demo products and accounts to an empty database"
     )
     seed.set_defaults(handler=cmd_seed_demo)
-    export = commands.add_parser("export-schema", help="write schema.graphql from the code")
+    export = commands.add_parser(
+        "export-schema", help="write schema.graphql and openapi.json from the code"
+    )
     export.set_defaults(handler=cmd_export_schema)
     return parser
 

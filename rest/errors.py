@@ -1,0 +1,61 @@
+"""Domain errors as RFC 9457 problem documents with the contract's status codes."""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+from starlette.responses import Response
+
+from resolvers.errors import BusinessError, RateLimited, RequestError
+from web.problems import problem_response
+
+BUSINESS_STATUS = {
+    "INVALID_INPUT": 400,
+    "WEAK_PASSWORD": 400,
+    "INVALID_CREDENTIALS": 401,
+    "NOT_FOUND": 404,
+    "EMAIL_TAKEN": 409,
+    "INSUFFICIENT_STOCK": 409,
+    "PRODUCT_UNAVAILABLE": 409,
+    "INVALID_TRANSITION": 409,
+    "IDEMPOTENCY_KEY_REUSED": 422,
+}
+REQUEST_STATUS = {
+    "UNAUTHENTICATED": 401,
+    "FORBIDDEN": 403,
+    "INVALID_INPUT": 400,
+    "RATE_LIMITED": 429,
+}
+
+
+def business_problem(error: BusinessError) -> Response:
+    """One problem document listing every problem; the status follows the first one."""
+    errors = [
+        {
+            "code": p.code,
+            "field": list(p.field) if p.field is not None else None,
+            "message": p.message,
+        }
+        for p in error.problems
+    ]
+    first = error.problems[0]
+    return problem_response(BUSINESS_STATUS[first.code], first.code, first.message, errors=errors)
+
+
+def request_problem(error: RequestError) -> Response:
+    headers = {"Retry-After": str(error.retry_after)} if isinstance(error, RateLimited) else None
+    return problem_response(REQUEST_STATUS[error.code], error.code, error.message, headers=headers)
+
+
+def validation_problem(error: ValidationError, location: str) -> Response:
+    """Every failing field, with its path in camelCase."""
+    errors = [
+        {
+            "code": "INVALID_INPUT",
+            "field": [str(part) for part in item["loc"]] or [location],
+            "message": item["msg"],
+        }
+        for item in error.errors(include_url=False)
+    ]
+    return problem_response(
+        400, "INVALID_INPUT", f"The request {location} is invalid.", errors=errors
+    )

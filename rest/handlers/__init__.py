@@ -1,0 +1,1 @@
+"""REST handlers, one module per domain; each calls the resolvers GraphQL calls."""

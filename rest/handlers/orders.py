@@ -1,0 +1,99 @@
+"""`/api/orders`."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.responses import Response
+
+from db.models import Order
+from resolvers import checkout, fulfilment, orders
+from resolvers.errors import BusinessError
+from resolvers.ids import from_global_id
+from resolvers.pagination import PageRequest
+from rest.endpoint import Call
+from rest.models import CancelOrderBody, ListOut, OrderOut, OrderStatusBody, PlaceOrderBody
+from rest.queries import OrderListQuery, sort_parts
+from rest.representation import orders_out
+from rest.responses import json_response
+
+_SORT_FIELDS = {"createdAt": orders.OrderSortField.CREATED_AT, "total": orders.OrderSortField.TOTAL}
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+
+
+def _order_id(call: Call[Any, Any]) -> int:
+    return from_global_id(call.request.path_params["id"], "Order")
+
+
+async def _one(call: Call[Any, Any], db: AsyncSession, order: Order) -> OrderOut:
+    (out,) = await orders_out(db, [order], call.viewer, call.app.settings)
+    return out
+
+
+async def place_order(call: Call[PlaceOrderBody, None]) -> Response:
+    lines = [
+        checkout.LineRequest(from_global_id(line.product_id, "Product"), line.quantity)
+        for line in call.body.items
+    ]
+    async with call.app.sessions.begin() as db:
+        placed = await checkout.place_order(
+            db, customer=call.signed_in(), items=lines,
+            idempotency_key=call.request.headers.get(IDEMPOTENCY_HEADER),
+            currency=call.app.settings.currency,
+        )  # fmt: skip
+        out = await _one(call, db, placed.order)
+    if not placed.created:
+        return json_response(out, 200)
+    return json_response(out, 201, headers={"Location": f"/api/orders/{out.id}"})
+
+
+async def list_orders(call: Call[None, OrderListQuery]) -> Response:
+    q = call.query
+    field, descending = sort_parts(q.sort)
+    query = orders.OrderQuery(
+        statuses=tuple(q.status) if q.status else None,
+        created_after=q.created_after, created_before=q.created_before,
+        customer_id=from_global_id(q.customer_id, "User") if q.customer_id else None,
+        sort=_SORT_FIELDS[field], descending=descending,
+    )  # fmt: skip
+    async with call.app.sessions() as db:
+        page = await orders.list_orders(
+            db, viewer=call.viewer, query=query, page=PageRequest(first=q.limit, after=q.cursor)
+        )
+        items = await orders_out(db, page.rows, call.viewer, call.app.settings)
+    next_cursor = page.cursors[-1] if page.has_next_page and page.cursors else None
+    return json_response(ListOut[OrderOut](items=items, next_cursor=next_cursor))
+
+
+async def get_order(call: Call[None, None]) -> Response:
+    async with call.app.sessions() as db:
+        row = await orders.get_order(db, viewer=call.viewer, order_id=_order_id(call))
+        if row is None:
+            raise BusinessError.one("NOT_FOUND", "No such order.")
+        return json_response(await _one(call, db, row))
+
+
+async def _move(call: Call[Any, Any], move: Callable[[AsyncSession], Awaitable[Order]]) -> Response:
+    async with call.app.sessions.begin() as db:
+        row = await move(db)
+        return json_response(await _one(call, db, row))
+
+
+async def cancel_order(call: Call[CancelOrderBody, None]) -> Response:
+    order_id, viewer, reason = _order_id(call), call.signed_in(), call.body.reason
+    return await _move(
+        call,
+        lambda db: fulfilment.cancel_order(db, viewer=viewer, order_id=order_id, reason=reason),
+    )
+
+
+async def update_status(call: Call[OrderStatusBody, None]) -> Response:
+    order_id, body = _order_id(call), call.body
+    return await _move(
+        call,
+        lambda db: fulfilment.update_order_status(
+            db, viewer=call.viewer, order_id=order_id, status=body.status, note=body.note
+        ),
+    )

@@ -1,0 +1,90 @@
+"""`/api/products`."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from starlette.responses import Response
+
+from resolvers import products
+from resolvers.errors import BusinessError
+from resolvers.ids import from_global_id
+from resolvers.pagination import PageRequest
+from rest.endpoint import Call
+from rest.models import CreateProductBody, ListOut, ProductOut, UpdateProductBody
+from rest.queries import ProductListQuery, sort_parts
+from rest.representation import product_out
+from rest.responses import json_response, no_content
+
+_SORT_FIELDS = {
+    "name": products.ProductSortField.NAME,
+    "price": products.ProductSortField.PRICE,
+    "createdAt": products.ProductSortField.CREATED_AT,
+}
+
+
+def _decimal(value: str | None) -> Decimal | None:
+    return Decimal(value) if value is not None else None
+
+
+def _product_id(call: Call[Any, Any]) -> int:
+    return from_global_id(call.request.path_params["id"], "Product")
+
+
+async def list_products(call: Call[None, ProductListQuery]) -> Response:
+    q = call.query
+    field, descending = sort_parts(q.sort)
+    query = products.ProductQuery(
+        search=q.search, min_price=_decimal(q.min_price), max_price=_decimal(q.max_price),
+        in_stock=q.in_stock, sort=_SORT_FIELDS[field], descending=descending,
+    )  # fmt: skip
+    async with call.app.sessions() as db:
+        page = await products.list_products(
+            db,
+            query=query,
+            page=PageRequest(first=q.limit, after=q.cursor),
+            currency_digits=call.app.settings.currency_digits,
+        )
+    items = [product_out(row, call.app.settings) for row in page.rows]
+    next_cursor = page.cursors[-1] if page.has_next_page and page.cursors else None
+    return json_response(ListOut[ProductOut](items=items, next_cursor=next_cursor))
+
+
+async def get_product(call: Call[None, None]) -> Response:
+    async with call.app.sessions() as db:
+        row = await products.get_product(db, viewer=call.viewer, product_id=_product_id(call))
+    if row is None:
+        raise BusinessError.one("NOT_FOUND", "No such product.")
+    return json_response(product_out(row, call.app.settings))
+
+
+def _changes(body: CreateProductBody | UpdateProductBody) -> products.ProductChanges:
+    return products.ProductChanges(
+        name=body.name, description=body.description, price=_decimal(body.price), stock=body.stock
+    )
+
+
+async def create_product(call: Call[CreateProductBody, None]) -> Response:
+    async with call.app.sessions.begin() as db:
+        row = await products.create_product(
+            db, viewer=call.viewer, changes=_changes(call.body),
+            currency_digits=call.app.settings.currency_digits,
+        )  # fmt: skip
+    out = product_out(row, call.app.settings)
+    return json_response(out, 201, headers={"Location": f"/api/products/{out.id}"})
+
+
+async def update_product(call: Call[UpdateProductBody, None]) -> Response:
+    async with call.app.sessions.begin() as db:
+        row = await products.update_product(
+            db, viewer=call.viewer, product_id=_product_id(call), changes=_changes(call.body),
+            currency_digits=call.app.settings.currency_digits,
+        )  # fmt: skip
+    return json_response(product_out(row, call.app.settings))
+
+
+async def delete_product(call: Call[None, None]) -> Response:
+    async with call.app.sessions.begin() as db:
+        await products.archive_product(db, viewer=call.viewer, product_id=_product_id(call))
+    return no_content()

@@ -1,0 +1,113 @@
+"""Rows as REST objects, the same shapes GraphQL gives them."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from auth.viewer import Viewer
+from db.models import Order, OrderEvent, OrderItem, Product, User
+from resolvers.ids import to_global_id
+from resolvers.money import from_minor
+from resolvers.orders import events_by_order_ids, items_by_order_ids
+from resolvers.products import products_by_ids
+from resolvers.users import can_see_email, users_by_ids
+from rest.models import (
+    MoneyOut,
+    OrderEventOut,
+    OrderItemOut,
+    OrderOut,
+    ProductOut,
+    UserOut,
+)
+from settings import Settings
+
+
+def money(minor: int, currency: str, settings: Settings) -> MoneyOut:
+    return MoneyOut(amount=str(from_minor(minor, settings.currency_digits)), currency=currency)
+
+
+def user_out(user: User, viewer: Viewer | None, *, show_email: bool = False) -> UserOut:
+    visible = show_email or can_see_email(viewer, user.id)
+    return UserOut(
+        id=to_global_id("User", user.id),
+        email=user.email if visible else None,
+        name=user.name,
+        role=user.role,  # type: ignore[arg-type]
+        created_at=user.created_at,
+    )
+
+
+def product_out(product: Product, settings: Settings) -> ProductOut:
+    return ProductOut(
+        id=to_global_id("Product", product.id),
+        name=product.name,
+        description=product.description,
+        price=money(product.price_minor, settings.currency, settings),
+        stock=product.stock,
+        created_at=product.created_at,
+        updated_at=product.updated_at,
+    )
+
+
+async def orders_out(
+    db: AsyncSession, orders: Sequence[Order], viewer: Viewer | None, settings: Settings
+) -> list[OrderOut]:
+    """Orders with their lines, events, customers and products, loaded in batches."""
+    ids = [order.id for order in orders]
+    items = await items_by_order_ids(db, ids)
+    events = await events_by_order_ids(db, ids)
+    user_ids = sorted(
+        {o.customer_id for o in orders}
+        | {e.actor_id for group in events for e in group if e.actor_id is not None}
+    )
+    users = dict(zip(user_ids, await users_by_ids(db, user_ids), strict=True))
+    product_ids = sorted({item.product_id for group in items for item in group})
+    products = dict(zip(product_ids, await products_by_ids(db, product_ids), strict=True))
+    result = []
+    for order, lines, history in zip(orders, items, events, strict=True):
+        customer = users[order.customer_id]
+        assert customer is not None  # noqa: S101 - RESTRICT keeps customers
+        result.append(
+            OrderOut(
+                id=to_global_id("Order", order.id),
+                status=order.status,  # type: ignore[arg-type]
+                customer=user_out(customer, viewer),
+                items=[
+                    _item(line, products[line.product_id], order.currency, settings)
+                    for line in lines
+                ],
+                total=money(order.total_minor, order.currency, settings),
+                created_at=order.created_at,
+                updated_at=order.updated_at,
+                events=[_event(event, users, viewer) for event in history],
+            )
+        )
+    return result
+
+
+def _item(
+    line: OrderItem, product: Product | None, currency: str, settings: Settings
+) -> OrderItemOut:
+    assert product is not None  # noqa: S101 - RESTRICT keeps ordered products
+    return OrderItemOut(
+        product=product_out(product, settings),
+        product_name=line.product_name,
+        unit_price=money(line.unit_price_minor, currency, settings),
+        quantity=line.quantity,
+        subtotal=money(line.subtotal_minor, currency, settings),
+    )
+
+
+def _event(
+    event: OrderEvent, users: dict[int, User | None], viewer: Viewer | None
+) -> OrderEventOut:
+    actor = users.get(event.actor_id) if event.actor_id is not None else None
+    return OrderEventOut(
+        from_status=event.from_status,  # type: ignore[arg-type]
+        to_status=event.to_status,  # type: ignore[arg-type]
+        actor=user_out(actor, viewer) if actor else None,
+        at=event.at,
+        note=event.note,
+    )
