@@ -5,12 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
 DecimalString = Annotated[
     str,
     Field(pattern=r"^-?\d{1,12}(\.\d{1,6})?$", examples=["19.99"], description="A decimal amount."),
+]
+# The same text GraphQL's DateTime gives: ISO 8601 with the +00:00 offset.
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
 RoleName = Literal["CLIENT", "ADMIN"]
 StatusName = Literal["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"]
@@ -98,7 +104,7 @@ class UserOut(Out):
     email: str | None = Field(description="Null unless you are this user or an admin.")
     name: str
     role: RoleName
-    created_at: datetime
+    created_at: UtcDateTime
 
 
 class AuthOut(Out):
@@ -111,8 +117,8 @@ class ProductOut(Out):
     description: str
     price: MoneyOut
     stock: int
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
 
 
 class OrderItemOut(Out):
@@ -127,7 +133,7 @@ class OrderEventOut(Out):
     from_status: StatusName | None
     to_status: StatusName
     actor: UserOut | None
-    at: datetime
+    at: UtcDateTime
     note: str | None
 
 
@@ -137,8 +143,8 @@ class OrderOut(Out):
     customer: UserOut
     items: list[OrderItemOut]
     total: MoneyOut
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     events: list[OrderEventOut]
 
 

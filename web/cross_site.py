@@ -1,7 +1,8 @@
 """Cross-site request protection for every route that reads the session cookies.
 
-- a POST, PUT, PATCH or DELETE must carry `Content-Type: application/json` (a browser cannot
-  send that cross-site without a CORS preflight, which this server never grants): 415;
+- a POST must carry `Content-Type: application/json` (a browser cannot send that cross-site
+  without a CORS preflight, which this server never grants), and so must a PUT, PATCH or
+  DELETE that has a body: 415;
 - a request whose `Origin` is present and neither allowed nor this server's own: 403.
 
 Mutations over GET are refused by the GraphQL endpoint itself (405).
@@ -16,7 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from web.problems import problem_response
 
-_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_BODY_METHODS = frozenset({"PUT", "PATCH", "DELETE"})
 
 
 class CrossSiteMiddleware:
@@ -40,7 +41,7 @@ class CrossSiteMiddleware:
             await response(scope, receive, send)
             return
         if (
-            scope["method"] in _UNSAFE
+            _needs_json(scope["method"], headers)
             and _media_type(headers.get("content-type")) != "application/json"
         ):
             response = problem_response(
@@ -58,6 +59,13 @@ class CrossSiteMiddleware:
         return (
             host is not None and parts.scheme in ("http", "https") and parts.netloc == host.lower()
         )
+
+
+def _needs_json(method: str, headers: dict[str, str]) -> bool:
+    if method == "POST":
+        return True
+    has_body = headers.get("content-length", "0") != "0" or "transfer-encoding" in headers
+    return method in _BODY_METHODS and has_body
 
 
 def _media_type(content_type: str | None) -> str:

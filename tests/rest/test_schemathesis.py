@@ -1,0 +1,100 @@
+"""Schemathesis against the live OpenAPI document of a real server process.
+
+Runs as an admin, as a client and anonymously, with a bounded number of examples per
+route: no 5xx, and every response matches its documented status, content type and schema.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from tests.database import recreate_database
+from tests.helpers import PASSWORD
+from tests.live_server import SECRET, Server
+
+CHECKS = ",".join(
+    [
+        "not_a_server_error",
+        "status_code_conformance",
+        "content_type_conformance",
+        "response_schema_conformance",
+    ]
+)
+# Routes that end or rotate the session would sign the fuzzer out half-way.
+SESSION_ENDING = "^/api/auth/(logout|logout-all|password|refresh)$"
+
+
+@pytest.fixture(scope="module")
+def live(
+    tmp_path_factory: pytest.TempPathFactory, admin_database_url: str
+) -> Iterator[tuple[Server, str]]:
+    url = recreate_database(admin_database_url, "orderly_fuzz")
+    server = Server(tmp_path_factory.mktemp("fuzz"), {"DATABASE_URL": url, "SECRET_KEY": SECRET})
+    try:
+        server.wait_ready()
+        yield server, url
+    finally:
+        server.stop()
+
+
+def _promote(database_url: str, email: str) -> None:
+    async def run() -> None:
+        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute("UPDATE users SET role = 'ADMIN' WHERE email = $1", email)
+        finally:
+            await connection.close()
+
+    asyncio.run(run())
+
+
+def _signed_in_cookie(server: Server, database_url: str, email: str, *, admin: bool) -> str:
+    with httpx.Client(base_url=server.url) as http:
+        registered = http.post(
+            "/api/auth/register", json={"email": email, "password": PASSWORD, "name": "Fuzz"}
+        )
+        assert registered.status_code == 201, registered.text
+        if admin:
+            _promote(database_url, email)
+            for i in range(3):
+                made = http.post(
+                    "/api/products", json={"name": f"Fuzz {i}", "price": "1.50", "stock": 100}
+                )
+                assert made.status_code == 201, made.text
+        return "; ".join(f"{name}={value}" for name, value in http.cookies.items())
+
+
+def _schemathesis(server: Server, *extra: str) -> subprocess.CompletedProcess[str]:
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{server.url}/openapi.json",
+        "--checks", CHECKS, "--max-examples", "8", "--seed", "20261128",
+        "--phases", "examples,coverage,fuzzing", "--generation-database", "none",
+        "--workers", "2", "--no-color", "--request-timeout", "10", *extra,
+    ]  # fmt: skip
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": ""}
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, env=env)
+    summary = [line for line in result.stdout.splitlines() if "passed" in line or "failed" in line]
+    print(f"schemathesis {' '.join(extra)[:60]}: {summary[-1] if summary else '(no summary)'}")
+    return result
+
+
+@pytest.mark.parametrize("who", ["admin", "client", "anonymous"])
+def test_live_document_holds(live: tuple[Server, str], who: str) -> None:
+    server, database_url = live
+    extra: list[str] = []
+    if who != "anonymous":
+        email = f"{who}@fuzz.example"
+        cookie = _signed_in_cookie(server, database_url, email, admin=who == "admin")
+        extra = ["--header", f"Cookie: {cookie}", "--exclude-path-regex", SESSION_ENDING]
+    result = _schemathesis(server, *extra)
+    assert result.returncode == 0, result.stdout[:8000] + result.stderr[-2000:]
