@@ -73,7 +73,8 @@ async def count_users(
 ) -> int:
     """Admin only: how many users `list_users` would list across all pages."""
     require_admin(viewer)
-    query = _filtered(search, role).with_only_columns(func.count())
+    # keep FROM users: without a filter, count() alone would select from nothing (= 1)
+    query = _filtered(search, role).with_only_columns(func.count(), maintain_column_froms=True)
     return int(await db.scalar(query) or 0)
 
 

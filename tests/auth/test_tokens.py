@@ -180,7 +180,9 @@ async def test_forged_access_token_is_refused(
     assert token != identity.access
     await assert_access_refused(stranger, token)
     # the refused logoutAll ended nobody's session
-    revoked = await scalar(state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NOT NULL")
+    revoked = await scalar(
+        state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NOT NULL"
+    )
     assert revoked == 0
     # and the genuine token still works
     assert (await me_with(stranger, identity.access))["email"] == "ann@example.com"
