@@ -231,6 +231,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
             access_log=False,
             timeout_graceful_shutdown=int(settings.shutdown_timeout),
             server_header=False,
+            proxy_headers=True,
+            forwarded_allow_ips=settings.forwarded_allow_ips,
             app_dir=str(PROJECT_ROOT),
         )
     log.info("stopped")

@@ -6,6 +6,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.passwords import Passwords
+from auth.sessions import revoke_user_sessions
 from db.models import User
 from resolvers.accounts import email_problems, name_problems, normalize_email, password_problems
 from resolvers.errors import BusinessError
@@ -30,6 +31,7 @@ async def create_or_promote_admin(
         await session.execute(
             update(User).where(User.id == existing.id).values(role="ADMIN", updated_at=func.now())
         )
+        await revoke_user_sessions(session, existing.id)  # the new role applies at once
         await session.refresh(existing)
         return existing, False
     problems = name_problems(name)

@@ -137,8 +137,14 @@ async def change_password(
     new_password: str,
     client: ClientInfo,
 ) -> SignedIn:
-    """Replace the password, end every other session, and reissue this session's tokens."""
-    async with app.sessions() as db:
+    """Replace the password, end every other session, and reissue this session's tokens.
+
+    Wrong current passwords are throttled like failed logins of the same account.
+    """
+    async with app.sessions.begin() as db:
+        window = await throttle.count_attempt(
+            db, email=viewer.email, address=client.address, now=datetime.now(UTC)
+        )
         user = await db.get(User, viewer.id)
     if user is None:
         raise Unauthenticated()
@@ -146,6 +152,8 @@ async def change_password(
         raise BusinessError(
             [Problem("INVALID_CREDENTIALS", "Current password is incorrect.", ("currentPassword",))]
         )
+    async with app.sessions.begin() as db:
+        await throttle.give_back(db, email=viewer.email, address=client.address, start=window)
     problems = password_problems(
         new_password, email=user.email, name=user.name, field=("newPassword",)
     )

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.auth.support import ME, call, scalar
+from tests.auth.support import ME, call, me_with, scalar
 from tests.helpers import login, register
 from web.state import AppState
 
@@ -68,11 +68,14 @@ async def test_create_admin_promotes_a_registered_client(
 ) -> None:
     await register(client, "carl@example.com", name="Carl")
     hash_before = await scalar(state, "SELECT password_hash FROM users")
+    old_access = client.cookies["orderly_access"]
 
     result = await _create_admin(database_url, tmp_path, "CARL@example.com", "Ignored")
     assert result.returncode == 0, result.stderr
     assert "promoted administrator" in result.stdout
 
+    # the role change ended the client-era session at once
+    assert (await me_with(client, old_access)) is None
     client.cookies.clear()
     payload = await login(client, "carl@example.com")  # the password they registered with
     assert payload["user"]["role"] == "ADMIN"

@@ -181,3 +181,24 @@ async def test_login_works_again_once_the_window_has_passed(
     for _ in range(EMAIL_LIMIT):
         assert _outcome(await _attempt(client, ANN, WRONG)) == "INVALID_CREDENTIALS"
     _assert_rate_limited(await _attempt(client, ANN, PASSWORD))
+
+
+CHANGE_PASSWORD = """
+mutation($input: ChangePasswordInput!) {
+  changePassword(input: $input) { user { email } userErrors { code field } }
+}
+"""
+
+
+async def test_wrong_current_passwords_are_throttled_like_logins(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    await register(client, ANN)
+    before = await scalar(state, "SELECT password_hash FROM users")
+    attempt = {"input": {"currentPassword": WRONG, "newPassword": "a brand new passphrase"}}
+    for _ in range(EMAIL_LIMIT):
+        body = await call(client, CHANGE_PASSWORD, attempt)
+        assert body["data"]["changePassword"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
+    right = {"input": {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}}
+    _assert_rate_limited(await call(client, CHANGE_PASSWORD, right))
+    assert await scalar(state, "SELECT password_hash FROM users") == before
