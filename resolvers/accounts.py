@@ -18,14 +18,14 @@ def normalize_email(email: str) -> str:
 
 def email_problems(email: str, field: tuple[str, ...] = ("email",)) -> list[Problem]:
     """Problems with an email address (empty when it is acceptable)."""
-    if not 3 <= len(email) <= 320 or not _EMAIL.match(email):
+    if not 3 <= len(email) <= 320 or not _EMAIL.match(email) or "\x00" in email:
         return [Problem("INVALID_INPUT", "Enter a valid email address.", field)]
     return []
 
 
 def name_problems(name: str, field: tuple[str, ...] = ("name",)) -> list[Problem]:
     """Problems with a display name (empty when it is acceptable)."""
-    if not 1 <= len(name.strip()) <= MAX_NAME_LENGTH:
+    if not 1 <= len(name.strip()) <= MAX_NAME_LENGTH or "\x00" in name:
         return [Problem("INVALID_INPUT", f"Name must be 1 to {MAX_NAME_LENGTH} characters.", field)]
     return []
 

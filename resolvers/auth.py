@@ -81,6 +81,8 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
     Attempts are throttled per email and per client address.
     """
     email = normalize_email(email)
+    if "\x00" in email:  # no stored address has one; PostgreSQL text cannot hold it
+        raise BusinessError([INVALID_CREDENTIALS])
     now = datetime.now(UTC)
     async with app.sessions.begin() as db:
         window = await throttle.count_attempt(db, email=email, address=client.address, now=now)

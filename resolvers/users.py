@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import sessions as store
 from auth.viewer import Role, Viewer
 from db.models import User
-from resolvers.errors import BusinessError, Forbidden
+from resolvers.errors import BusinessError, Forbidden, InvalidArgument
 from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
 from resolvers.text import escape_like
 
@@ -36,6 +36,8 @@ async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> list[User | None
 
 def _filtered(search: str | None, role: Role | None) -> Select[User]:
     query = select(User)
+    if search and "\x00" in search:
+        raise InvalidArgument("search must not contain NUL characters.")
     if search and search.strip():
         pattern = f"%{escape_like(search.strip())}%"
         query = query.where(or_(User.email.ilike(pattern), User.name.ilike(pattern)))

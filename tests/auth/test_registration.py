@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from tests.auth.support import ACCESS, call, scalar, set_cookies
-from tests.helpers import PASSWORD, REGISTER, register
+from tests.helpers import PASSWORD, REGISTER, count, gql, login, register
 from web.state import AppState
 
 
@@ -149,3 +149,19 @@ async def test_register_creates_a_signed_in_client(
     assert stored == "Ann@Example.com|Ann|CLIENT"
     me = await call(client, "{ me { id email } }")
     assert me["data"]["me"] == {"id": payload["user"]["id"], "email": "Ann@Example.com"}
+
+
+@pytest.mark.parametrize("field", ["email", "name"])
+async def test_nul_characters_are_invalid_input_and_write_nothing(
+    client: httpx.AsyncClient, state: AppState, field: str
+) -> None:
+    values = {"email": "nul@example.com", "name": "Nul", "password": PASSWORD}
+    values[field] = values[field][:2] + "\x00" + values[field][2:]
+    body = await gql(client, REGISTER, {"input": values})
+    assert body["data"]["register"]["userErrors"][0]["code"] == "INVALID_INPUT"
+    assert await count(state, "users") == 0
+
+
+async def test_a_nul_in_a_login_email_is_just_wrong_credentials(client: httpx.AsyncClient) -> None:
+    payload = await login(client, "nul\x00@example.com")
+    assert payload["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
