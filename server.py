@@ -46,6 +46,7 @@ from web.logs import configure_logging
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from web.problems import problem_response
 from web.state import AppState
+from web.supervisor import supervise
 
 log = logging.getLogger("orderly")
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -216,25 +217,27 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     log.info(
         "serving on http://%s:%d with %d worker(s)", settings.host, settings.port, settings.workers
     )
-    # uvicorn re-raises the stop signal once it has shut down gracefully; turn it into a
-    # normal exit so that the embedded database is stopped by its exit hook.
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(signum, _raise_stopped)
-    with contextlib.suppress(_Stopped):
-        uvicorn.run(
-            "server:app_from_env",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=int(settings.shutdown_timeout),
-            server_header=False,
-            proxy_headers=True,
-            forwarded_allow_ips=settings.forwarded_allow_ips,
-            app_dir=str(PROJECT_ROOT),
-        )
+    options: dict[str, Any] = {
+        "app": "server:app_from_env",
+        "factory": True,
+        "host": settings.host,
+        "port": settings.port,
+        "log_config": None,
+        "access_log": False,
+        "timeout_graceful_shutdown": int(settings.shutdown_timeout),
+        "server_header": False,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
+    }
+    if settings.workers > 1:
+        supervise(settings.host, settings.port, settings.workers, options)
+    else:
+        # uvicorn re-raises the stop signal once it has shut down gracefully; turn it into a
+        # normal exit so that the embedded database is stopped by its exit hook.
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, _raise_stopped)
+        with contextlib.suppress(_Stopped):
+            uvicorn.run(**options, app_dir=str(PROJECT_ROOT))
     log.info("stopped")
     return 0
 
