@@ -28,7 +28,7 @@ from typing import Any
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.routing import Route
 
@@ -89,7 +89,7 @@ def create_app(
                 protected_prefixes=("/graphql", "/api"),
             ),
         ],
-        exception_handlers={PoolTimeoutError: _database_busy},
+        exception_handlers={PoolTimeoutError: _database_busy, ClientDisconnect: _gone},
         lifespan=lifespan,
     )
     app.state.orderly = state
@@ -104,6 +104,12 @@ async def _database_busy(request: Request, exc: Exception) -> Response:
         "The service is busy; retry shortly.",
         headers={"Retry-After": "1"},
     )
+
+
+async def _gone(request: Request, exc: Exception) -> Response:
+    """The client hung up mid-request; nobody is left to answer."""
+    log.info("client disconnected before the request was read")
+    return Response(status_code=499)
 
 
 def _mark_shutdown_on_signal(state: AppState) -> None:

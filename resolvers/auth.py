@@ -96,8 +96,9 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
         if app.passwords.needs_rehash(user.password_hash)
         else None
     )
-    async with app.sessions.begin() as db:
+    async with app.sessions.begin() as db:  # its own transaction: the counter row is shared
         await throttle.give_back(db, email=email, address=client.address, start=window)
+    async with app.sessions.begin() as db:
         if new_hash is not None:
             await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
         return await _sign_in(db, app, user.id, client)

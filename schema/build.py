@@ -11,7 +11,9 @@ from strawberry.extensions import (
     AddValidationRules,
     DisableIntrospection,
     MaxTokensLimiter,
+    ParserCache,
     SchemaExtension,
+    ValidationCache,
 )
 from strawberry.types import ExecutionContext
 
@@ -21,6 +23,9 @@ from schema.query import Mutation, Query
 from settings import Settings
 
 log = logging.getLogger("orderly.graphql")
+# Distinct documents whose parse and validation results are kept (a frontend sends a few
+# dozen; the bound keeps arbitrary documents from growing memory).
+DOCUMENT_CACHE_SIZE = 512
 
 
 class OrderlySchema(strawberry.Schema):
@@ -37,7 +42,9 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     """The schema with the protections the settings ask for."""
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
+        lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: AddValidationRules([ComplexityRule]),
+        lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
