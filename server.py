@@ -35,7 +35,7 @@ from starlette.routing import Route
 from auth.passwords import Passwords
 from db import migrate
 from db.embedded import embedded_url, start_embedded
-from db.engine import create_engine, create_session_factory
+from db.engine import create_engine, create_read_session_factory, create_session_factory
 from rest.docs import docs_routes
 from rest.routes import rest_routes
 from schema.view import GraphQLView
@@ -61,6 +61,7 @@ def create_app(
         settings=settings,
         engine=engine,
         sessions=create_session_factory(engine),
+        reads=create_read_session_factory(engine),
         passwords=passwords or Passwords(),
     )
 

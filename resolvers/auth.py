@@ -49,7 +49,7 @@ async def current_viewer(app: AppState, access_token: str | None) -> Viewer | No
     claims = read_access_token(app.settings.secret_key, access_token)
     if claims is None:
         return None
-    async with app.sessions() as db:
+    async with app.reads() as db:
         return await store.load_viewer(db, claims)
 
 
@@ -86,7 +86,7 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
     now = datetime.now(UTC)
     async with app.sessions.begin() as db:
         window = await throttle.count_attempt(db, email=email, address=client.address, now=now)
-    async with app.sessions() as db:
+    async with app.reads() as db:
         user = await db.scalar(select(User).where(func.lower(User.email) == email.lower()))
     valid = await app.passwords.verify(user.password_hash if user else None, password)
     if user is None or not valid:

@@ -20,7 +20,7 @@ class NodeQueries:
     async def node(self, info: Info[Context, None], id: strawberry.ID) -> Node | None:
         ctx = info.context
         type_name, key = parse_global_id(id)
-        async with ctx.app.sessions() as db:
+        async with ctx.app.reads() as db:
             if type_name == "Product":
                 product = await products.get_product(db, viewer=ctx.viewer, product_id=key)
                 return Product.from_row(product, ctx) if product else None

@@ -181,11 +181,11 @@ def order_query(
 async def order_connection(
     ctx: Context, query: orders.OrderQuery, page: PageRequest
 ) -> Connection[Order]:
-    async with ctx.app.sessions() as db:
+    async with ctx.app.reads() as db:
         result = await orders.list_orders(db, viewer=ctx.viewer, query=query, page=page)
 
     async def count() -> int:
-        async with ctx.app.sessions() as db:
+        async with ctx.app.reads() as db:
             return await orders.count_orders(db, viewer=ctx.viewer, query=query)
 
     return to_connection(result, lambda row: Order.from_row(row, ctx), count)
@@ -196,7 +196,7 @@ class OrderQueries:
     @strawberry.field(extensions=authenticated(), description="Your order (admins: any order).")
     async def order(self, info: Info[Context, None], id: strawberry.ID) -> Order | None:
         ctx = info.context
-        async with ctx.app.sessions() as db:
+        async with ctx.app.reads() as db:
             row = await orders.get_order(
                 db, viewer=ctx.viewer, order_id=from_global_id(id, "Order")
             )

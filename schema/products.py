@@ -108,7 +108,7 @@ class ProductQueries:
     @strawberry.field(description="A product of the catalogue (archived ones: admins only).")
     async def product(self, info: Info[Context, None], id: strawberry.ID) -> Product | None:
         ctx = info.context
-        async with ctx.app.sessions() as db:
+        async with ctx.app.reads() as db:
             row = await products.get_product(
                 db, viewer=ctx.viewer, product_id=from_global_id(id, "Product")
             )
@@ -128,7 +128,7 @@ class ProductQueries:
         ctx = info.context
         query = product_query(filter, sort)
         digits = ctx.app.settings.currency_digits
-        async with ctx.app.sessions() as db:
+        async with ctx.app.reads() as db:
             page = await products.list_products(
                 db,
                 query=query,
@@ -137,7 +137,7 @@ class ProductQueries:
             )
 
         async def count() -> int:
-            async with ctx.app.sessions() as db:
+            async with ctx.app.reads() as db:
                 return await products.count_products(db, query=query, currency_digits=digits)
 
         return to_connection(page, lambda row: Product.from_row(row, ctx), count)

@@ -94,13 +94,13 @@ class UserQueries:
     ) -> Connection[User]:
         ctx = info.context
         args = _filter_args(filter)
-        async with ctx.app.sessions() as db:
+        async with ctx.app.reads() as db:
             page = await users.list_users(
                 db, viewer=ctx.viewer, page=PageRequest(first=first, after=after), **args
             )
 
         async def count() -> int:
-            async with ctx.app.sessions() as db:
+            async with ctx.app.reads() as db:
                 return await users.count_users(db, viewer=ctx.viewer, **args)
 
         return to_connection(page, User.from_row, count)

@@ -61,7 +61,7 @@ class GraphQLView(GraphQL[Context, None]):
             response=response,
             app=self.state,
             viewer=viewer,
-            loaders=Loaders.create(self.state.sessions),
+            loaders=Loaders.create(self.state.reads),
         )
 
     async def process_result(

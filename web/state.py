@@ -14,6 +14,7 @@ from settings import Settings
 class AppState:
     settings: Settings
     engine: AsyncEngine
-    sessions: async_sessionmaker[AsyncSession]
+    sessions: async_sessionmaker[AsyncSession]  # transactions: `async with sessions.begin()`
+    reads: async_sessionmaker[AsyncSession]  # autocommit: single reads, no BEGIN/ROLLBACK
     passwords: Passwords
     shutting_down: bool = field(default=False)

@@ -58,7 +58,7 @@ async def list_orders(call: Call[None, OrderListQuery]) -> Response:
         customer_id=from_global_id(q.customer_id, "User") if q.customer_id else None,
         sort=_SORT_FIELDS[field], descending=descending,
     )  # fmt: skip
-    async with call.app.sessions() as db:
+    async with call.app.reads() as db:
         page = await orders.list_orders(
             db, viewer=call.viewer, query=query, page=PageRequest(first=q.limit, after=q.cursor)
         )
@@ -68,7 +68,7 @@ async def list_orders(call: Call[None, OrderListQuery]) -> Response:
 
 
 async def get_order(call: Call[None, None]) -> Response:
-    async with call.app.sessions() as db:
+    async with call.app.reads() as db:
         row = await orders.get_order(db, viewer=call.viewer, order_id=_order_id(call))
         if row is None:
             raise BusinessError.one("NOT_FOUND", "No such order.")

@@ -39,7 +39,7 @@ async def list_products(call: Call[None, ProductListQuery]) -> Response:
         search=q.search, min_price=_decimal(q.min_price), max_price=_decimal(q.max_price),
         in_stock=q.in_stock, sort=_SORT_FIELDS[field], descending=descending,
     )  # fmt: skip
-    async with call.app.sessions() as db:
+    async with call.app.reads() as db:
         page = await products.list_products(
             db,
             query=query,
@@ -52,7 +52,7 @@ async def list_products(call: Call[None, ProductListQuery]) -> Response:
 
 
 async def get_product(call: Call[None, None]) -> Response:
-    async with call.app.sessions() as db:
+    async with call.app.reads() as db:
         row = await products.get_product(db, viewer=call.viewer, product_id=_product_id(call))
     if row is None:
         raise BusinessError.one("NOT_FOUND", "No such product.")

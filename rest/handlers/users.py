@@ -17,7 +17,7 @@ from rest.responses import json_response
 
 
 async def me(call: Call[None, None]) -> Response:
-    async with call.app.sessions() as db:
+    async with call.app.reads() as db:
         (row,) = await users.users_by_ids(db, [call.signed_in().id])
     if row is None:
         raise BusinessError.one("NOT_FOUND", "No such user.")
@@ -26,7 +26,7 @@ async def me(call: Call[None, None]) -> Response:
 
 async def list_users(call: Call[None, UserListQuery]) -> Response:
     query = call.query
-    async with call.app.sessions() as db:
+    async with call.app.reads() as db:
         page = await users.list_users(
             db,
             viewer=call.viewer,
