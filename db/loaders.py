@@ -13,9 +13,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from db.models import OrderEvent, OrderItem, Product, User
-from resolvers.orders import events_by_order_ids, items_by_order_ids
-from resolvers.products import products_by_ids
+from db.models import OrderEvent, User
+from resolvers.orders import Line, events_by_order_ids, lines_by_order_ids
 from resolvers.users import users_by_ids
 
 K = TypeVar("K")
@@ -36,15 +35,13 @@ def _loader(
 @dataclass(frozen=True, slots=True)
 class Loaders:
     user_by_id: DataLoader[int, User | None]
-    product_by_id: DataLoader[int, Product | None]
-    items_by_order_id: DataLoader[int, list[OrderItem]]
+    lines_by_order_id: DataLoader[int, list[Line]]
     events_by_order_id: DataLoader[int, list[OrderEvent]]
 
     @classmethod
     def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Loaders:
         return cls(
             user_by_id=_loader(sessions, users_by_ids),
-            product_by_id=_loader(sessions, products_by_ids),
-            items_by_order_id=_loader(sessions, items_by_order_ids),
+            lines_by_order_id=_loader(sessions, lines_by_order_ids),
             events_by_order_id=_loader(sessions, events_by_order_ids),
         )

@@ -106,11 +106,13 @@ async def place_order(
     same items returns the earlier order (`created=False`) and changes nothing.
     """
     merged, problems = merge_lines(items)
-    if idempotency_key is not None and not 1 <= len(idempotency_key) <= MAX_KEY_LENGTH:
+    if idempotency_key is not None and (
+        not 1 <= len(idempotency_key) <= MAX_KEY_LENGTH or "\x00" in idempotency_key
+    ):
         problems.append(
             Problem(
                 "INVALID_INPUT",
-                f"An idempotency key has 1 to {MAX_KEY_LENGTH} characters.",
+                f"An idempotency key has 1 to {MAX_KEY_LENGTH} characters, none of them NUL.",
                 ("idempotencyKey",),
             )
         )

@@ -43,8 +43,10 @@ _RESTOCK = text("""
 def _note(note: str | None, field: str) -> str | None:
     if note is None or not note.strip():
         return None
-    if len(note) > MAX_NOTE:
-        raise BusinessError.one("INVALID_INPUT", f"At most {MAX_NOTE} characters.", [field])
+    if len(note) > MAX_NOTE or "\x00" in note:
+        raise BusinessError.one(
+            "INVALID_INPUT", f"At most {MAX_NOTE} characters, none of them NUL.", [field]
+        )
     return note.strip()
 
 

@@ -23,7 +23,11 @@ def parse_global_id(value: str) -> tuple[str, int]:
         number = int(key)
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidArgument(f"Malformed ID {value[:64]!r}.") from None
-    if type_name not in NODE_TYPES or number <= 0 or to_global_id(type_name, number) != value:
+    if (
+        type_name not in NODE_TYPES
+        or not 0 < number < 2**63  # a PostgreSQL bigint
+        or to_global_id(type_name, number) != value
+    ):
         raise InvalidArgument(f"Malformed ID {value[:64]!r}.")
     return type_name, number
 

@@ -16,7 +16,7 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from db.models import Order, OrderEvent, OrderItem
+from db.models import Order, OrderEvent, OrderItem, Product
 from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
 
 
@@ -98,17 +98,30 @@ async def count_orders(db: AsyncSession, *, viewer: Viewer | None, query: OrderQ
     statement = _filtered(viewer, query)
     if statement is None:
         return 0
-    return int(await db.scalar(statement.with_only_columns(func.count())) or 0)
+    # Keep the FROM even when no condition names the table (an admin's unfiltered list).
+    counted = statement.with_only_columns(func.count(), maintain_column_froms=True)
+    return int(await db.scalar(counted) or 0)
 
 
-async def items_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[list[OrderItem]]:
-    """The lines of each order, in product id order."""
-    rows = await db.scalars(
-        select(OrderItem).where(OrderItem.order_id.in_(ids)).order_by(OrderItem.product_id)
+@dataclass(frozen=True, slots=True)
+class Line:
+    """An order line with the live product it was ordered from."""
+
+    item: OrderItem
+    product: Product
+
+
+async def lines_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[list[Line]]:
+    """The lines of each order with their products (one query), in product id order."""
+    rows = await db.execute(
+        select(OrderItem, Product)
+        .join(Product, Product.id == OrderItem.product_id)
+        .where(OrderItem.order_id.in_(ids))
+        .order_by(OrderItem.order_id, OrderItem.product_id)
     )
-    grouped: dict[int, list[OrderItem]] = defaultdict(list)
-    for row in rows:
-        grouped[row.order_id].append(row)
+    grouped: dict[int, list[Line]] = defaultdict(list)
+    for item, product in rows:
+        grouped[item.order_id].append(Line(item, product))
     return [grouped.get(key, []) for key in ids]
 
 

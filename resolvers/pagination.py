@@ -62,15 +62,24 @@ def encode_cursor(sort_value: Any, row_id: int) -> str:
     return base64.urlsafe_b64encode(orjson.dumps([value, row_id])).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, *, timestamp: bool) -> tuple[Any, int]:
+def _bigint(value: object) -> bool:
+    return type(value) is int and -(2**63) <= value < 2**63
+
+
+def _text(value: object) -> bool:
+    return type(value) is str and "\x00" not in value  # PostgreSQL text cannot hold NUL
+
+
+def decode_cursor(cursor: str, *, timestamp: bool, kind: type = object) -> tuple[Any, int]:
+    """The sort value and id in `cursor`; the value must be a `kind` (or a timestamp)."""
     try:
         value, row_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        if not isinstance(row_id, int) or isinstance(row_id, bool):
+        if not _bigint(row_id):
             raise ValueError
         if timestamp:
             value = datetime.fromisoformat(value)
-        elif not isinstance(value, (int, str)) or isinstance(value, bool):
-            raise ValueError
+        elif not (_bigint(value) or _text(value)) or not isinstance(value, kind):
+            raise ValueError  # e.g. a cursor of another sort order: a name where a price goes
     except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
         raise InvalidArgument("Malformed cursor.") from None
     return value, row_id
@@ -97,7 +106,9 @@ def keyset_page(
     for cursor, forward_side in ((page.after, True), (page.before, False)):
         if cursor is None:
             continue
-        value, row_id = decode_cursor(cursor, timestamp=timestamp)
+        value, row_id = decode_cursor(
+            cursor, timestamp=timestamp, kind=sort_column.type.python_type
+        )
         later = forward_side != descending  # rows after `cursor` in the list's own order
         key = tuple_(sort_column, id_column)
         conditions.append(key > tuple_(value, row_id) if later else key < tuple_(value, row_id))

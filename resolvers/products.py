@@ -21,6 +21,7 @@ from resolvers.users import require_admin
 MAX_NAME = 200
 MAX_DESCRIPTION = 5000
 MAX_STOCK = 1_000_000_000
+_NUL_MESSAGE = "Text must not contain NUL characters."
 
 
 class ProductSortField(Enum):
@@ -74,8 +75,8 @@ async def get_product(
 def _bound(amount: Decimal | None, digits: int, name: str) -> int | None:
     if amount is None:
         return None
-    try:
-        return to_minor(amount, digits)
+    try:  # a bound beyond any storable price filters like the largest storable one
+        return max(-(2**63), min(to_minor(amount, digits), 2**63 - 1))
     except (ValueError, ArithmeticError):
         raise InvalidArgument(
             f"{name} must be a decimal amount with at most {digits} places."
@@ -84,6 +85,8 @@ def _bound(amount: Decimal | None, digits: int, name: str) -> int | None:
 
 def _filtered(query: ProductQuery, digits: int) -> Select[Product]:
     statement = select(Product).where(Product.archived_at.is_(None))
+    if query.search and "\x00" in query.search:
+        raise InvalidArgument("search must not contain NUL characters.")
     if query.search and query.search.strip():
         pattern = f"%{escape_like(query.search.strip())}%"
         statement = statement.where(
@@ -134,11 +137,15 @@ def _validate(changes: ProductChanges, digits: int) -> tuple[dict[str, object], 
             problems.append(
                 Problem("INVALID_INPUT", f"Name must be 1 to {MAX_NAME} characters.", ("name",))
             )
+        elif "\x00" in name:
+            problems.append(Problem("INVALID_INPUT", _NUL_MESSAGE, ("name",)))
         values["name"] = name
     if changes.description is not None:
         if len(changes.description) > MAX_DESCRIPTION:
             message = f"Description must be at most {MAX_DESCRIPTION} characters."
             problems.append(Problem("INVALID_INPUT", message, ("description",)))
+        elif "\x00" in changes.description:
+            problems.append(Problem("INVALID_INPUT", _NUL_MESSAGE, ("description",)))
         values["description"] = changes.description
     if changes.price is not None:
         minor, price_errors = price_problems(changes.price, digits, ("price",))

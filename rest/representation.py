@@ -7,11 +7,10 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from db.models import Order, OrderEvent, OrderItem, Product, User
+from db.models import Order, OrderEvent, Product, User
 from resolvers.ids import to_global_id
 from resolvers.money import from_minor
-from resolvers.orders import events_by_order_ids, items_by_order_ids
-from resolvers.products import products_by_ids
+from resolvers.orders import Line, events_by_order_ids, lines_by_order_ids
 from resolvers.users import can_see_email, users_by_ids
 from rest.models import (
     MoneyOut,
@@ -56,17 +55,15 @@ async def orders_out(
 ) -> list[OrderOut]:
     """Orders with their lines, events, customers and products, loaded in batches."""
     ids = [order.id for order in orders]
-    items = await items_by_order_ids(db, ids)
+    lines = await lines_by_order_ids(db, ids)
     events = await events_by_order_ids(db, ids)
     user_ids = sorted(
         {o.customer_id for o in orders}
         | {e.actor_id for group in events for e in group if e.actor_id is not None}
     )
     users = dict(zip(user_ids, await users_by_ids(db, user_ids), strict=True))
-    product_ids = sorted({item.product_id for group in items for item in group})
-    products = dict(zip(product_ids, await products_by_ids(db, product_ids), strict=True))
     result = []
-    for order, lines, history in zip(orders, items, events, strict=True):
+    for order, order_lines, history in zip(orders, lines, events, strict=True):
         customer = users[order.customer_id]
         assert customer is not None  # noqa: S101 - RESTRICT keeps customers
         result.append(
@@ -74,10 +71,7 @@ async def orders_out(
                 id=to_global_id("Order", order.id),
                 status=order.status,  # type: ignore[arg-type]
                 customer=user_out(customer, viewer),
-                items=[
-                    _item(line, products[line.product_id], order.currency, settings)
-                    for line in lines
-                ],
+                items=[_item(line, order.currency, settings) for line in order_lines],
                 total=money(order.total_minor, order.currency, settings),
                 created_at=order.created_at,
                 updated_at=order.updated_at,
@@ -87,16 +81,14 @@ async def orders_out(
     return result
 
 
-def _item(
-    line: OrderItem, product: Product | None, currency: str, settings: Settings
-) -> OrderItemOut:
-    assert product is not None  # noqa: S101 - RESTRICT keeps ordered products
+def _item(line: Line, currency: str, settings: Settings) -> OrderItemOut:
+    item = line.item
     return OrderItemOut(
-        product=product_out(product, settings),
-        product_name=line.product_name,
-        unit_price=money(line.unit_price_minor, currency, settings),
-        quantity=line.quantity,
-        subtotal=money(line.subtotal_minor, currency, settings),
+        product=product_out(line.product, settings),
+        product_name=item.product_name,
+        unit_price=money(item.unit_price_minor, currency, settings),
+        quantity=item.quantity,
+        subtotal=money(item.subtotal_minor, currency, settings),
     )
 
 

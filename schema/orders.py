@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
@@ -14,17 +15,20 @@ from auth.permissions import authenticated, requires_role
 from auth.viewer import Role
 from db.models import Order as OrderRow
 from db.models import OrderEvent as OrderEventRow
-from db.models import OrderItem as OrderItemRow
+from db.models import Product as ProductRow
+from db.models import User as UserRow
 from resolvers import checkout, fulfilment, orders
 from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
+from resolvers.users import users_by_ids
 from schema.connection import Connection, to_connection
 from schema.context import Context
 from schema.errors import UserError, user_errors
 from schema.money import Money, money
 from schema.node import Node
 from schema.products import Product
+from schema.selection import deferred, selected_names
 from schema.sorting import SortDirection
 from schema.users import User
 
@@ -40,51 +44,95 @@ class OrderStatus(Enum):
     CANCELLED = "CANCELLED"
 
 
+@dataclass(frozen=True, slots=True)
+class Preloaded:
+    """Relations of a page of orders, loaded in batches before the fields resolve.
+
+    None means "not loaded": the field then falls back to its dataloader.
+    """
+
+    users: dict[int, UserRow] | None = None
+    lines: dict[int, list[orders.Line]] | None = None
+    events: dict[int, list[OrderEventRow]] | None = None
+
+    def user(self, key: int) -> UserRow | None:
+        return self.users.get(key) if self.users is not None else None
+
+
+NOTHING_PRELOADED = Preloaded()
+
+
+async def preload(db: AsyncSession, rows: Sequence[OrderRow], wanted: set[str]) -> Preloaded:
+    """One query per relation the selection names, for all `rows` at once."""
+    ids = [row.id for row in rows]
+    if not ids:
+        return NOTHING_PRELOADED
+    events = lines = None
+    if "events" in wanted:
+        events = dict(zip(ids, await orders.events_by_order_ids(db, ids), strict=True))
+    if "items" in wanted:
+        lines = dict(zip(ids, await orders.lines_by_order_ids(db, ids), strict=True))
+    user_ids = {row.customer_id for row in rows} if "customer" in wanted else set()
+    if events is not None and "actor" in wanted:
+        user_ids |= {e.actor_id for group in events.values() for e in group if e.actor_id}
+    users = None
+    if user_ids:
+        found = await users_by_ids(db, sorted(user_ids))
+        users = {user.id: user for user in found if user is not None}
+    return Preloaded(users=users, lines=lines, events=events)
+
+
+async def _user(info: Info[Context, None], key: int) -> User:
+    row = await info.context.loaders.user_by_id.load(key)
+    assert row is not None  # noqa: S101 - users are never deleted (RESTRICT / SET NULL)
+    return User.from_row(row)
+
+
 @strawberry.type
 class OrderItem:
-    product_key: strawberry.Private[int]
+    product_row: strawberry.Private[ProductRow]
     product_name: str
     unit_price: Money
     quantity: int
     subtotal: Money
 
     @strawberry.field(description="The live product (it may have been archived since).")
-    async def product(self, info: Info[Context, None]) -> Product:
-        row = await info.context.loaders.product_by_id.load(self.product_key)
-        assert row is not None  # noqa: S101 - order lines keep their product (RESTRICT)
-        return Product.from_row(row, info.context)
+    def product(self, info: Info[Context, None]) -> Product:
+        return Product.from_row(self.product_row, info.context)
 
     @classmethod
-    def from_row(cls, row: OrderItemRow, currency: str, ctx: Context) -> OrderItem:
-        settings = ctx.app.settings
+    def from_line(cls, line: orders.Line, currency: str, ctx: Context) -> OrderItem:
+        settings, item = ctx.app.settings, line.item
         return cls(
-            product_key=row.product_id,
-            product_name=row.product_name,
-            unit_price=money(row.unit_price_minor, currency, settings),
-            quantity=row.quantity,
-            subtotal=money(row.subtotal_minor, currency, settings),
+            product_row=line.product,
+            product_name=item.product_name,
+            unit_price=money(item.unit_price_minor, currency, settings),
+            quantity=item.quantity,
+            subtotal=money(item.subtotal_minor, currency, settings),
         )
 
 
 @strawberry.type
 class OrderEvent:
     actor_key: strawberry.Private[int | None]
+    preloaded: strawberry.Private[Preloaded]
     from_status: OrderStatus | None
     to_status: OrderStatus
     at: datetime
     note: str | None
 
     @strawberry.field(description="Who caused it.")
-    async def actor(self, info: Info[Context, None]) -> User | None:
+    def actor(self, info: Info[Context, None]) -> User | None:
         if self.actor_key is None:
             return None
-        row = await info.context.loaders.user_by_id.load(self.actor_key)
-        return User.from_row(row) if row else None
+        row = self.preloaded.user(self.actor_key)
+        return User.from_row(row) if row else deferred(_user(info, self.actor_key))
 
     @classmethod
-    def from_row(cls, row: OrderEventRow) -> OrderEvent:
+    def from_row(cls, row: OrderEventRow, preloaded: Preloaded) -> OrderEvent:
         return cls(
             actor_key=row.actor_id,
+            preloaded=preloaded,
             from_status=OrderStatus(row.from_status) if row.from_status else None,
             to_status=OrderStatus(row.to_status),
             at=row.at,
@@ -97,34 +145,49 @@ class Order(Node):
     key: strawberry.Private[int]
     customer_key: strawberry.Private[int]
     currency: strawberry.Private[str]
+    preloaded: strawberry.Private[Preloaded]
     status: OrderStatus
     total: Money
     created_at: datetime
     updated_at: datetime
 
     @strawberry.field
-    async def customer(self, info: Info[Context, None]) -> User:
-        row = await info.context.loaders.user_by_id.load(self.customer_key)
-        assert row is not None  # noqa: S101 - customers are never deleted (RESTRICT)
-        return User.from_row(row)
+    def customer(self, info: Info[Context, None]) -> User:
+        row = self.preloaded.user(self.customer_key)
+        return User.from_row(row) if row else deferred(_user(info, self.customer_key))
 
     @strawberry.field
-    async def items(self, info: Info[Context, None]) -> list[OrderItem]:
-        rows = await info.context.loaders.items_by_order_id.load(self.key)
-        return [OrderItem.from_row(row, self.currency, info.context) for row in rows]
+    def items(self, info: Info[Context, None]) -> list[OrderItem]:
+        lines = self.preloaded.lines
+        if lines is None:
+            return deferred(self._load_items(info))
+        return [OrderItem.from_line(line, self.currency, info.context) for line in lines[self.key]]
+
+    async def _load_items(self, info: Info[Context, None]) -> list[OrderItem]:
+        lines = await info.context.loaders.lines_by_order_id.load(self.key)
+        return [OrderItem.from_line(line, self.currency, info.context) for line in lines]
 
     @strawberry.field(description="The status history, oldest first, starting with creation.")
-    async def events(self, info: Info[Context, None]) -> list[OrderEvent]:
+    def events(self, info: Info[Context, None]) -> list[OrderEvent]:
+        events = self.preloaded.events
+        if events is None:
+            return deferred(self._load_events(info))
+        return [OrderEvent.from_row(row, self.preloaded) for row in events[self.key]]
+
+    async def _load_events(self, info: Info[Context, None]) -> list[OrderEvent]:
         rows = await info.context.loaders.events_by_order_id.load(self.key)
-        return [OrderEvent.from_row(row) for row in rows]
+        return [OrderEvent.from_row(row, NOTHING_PRELOADED) for row in rows]
 
     @classmethod
-    def from_row(cls, row: OrderRow, ctx: Context) -> Order:
+    def from_row(
+        cls, row: OrderRow, ctx: Context, preloaded: Preloaded = NOTHING_PRELOADED
+    ) -> Order:
         return cls(
             id=strawberry.ID(to_global_id("Order", row.id)),
             key=row.id,
             customer_key=row.customer_id,
             currency=row.currency,
+            preloaded=preloaded,
             status=OrderStatus(row.status),
             total=money(row.total_minor, row.currency, ctx.app.settings),
             created_at=row.created_at,
@@ -179,16 +242,19 @@ def order_query(
 
 
 async def order_connection(
-    ctx: Context, query: orders.OrderQuery, page: PageRequest
+    info: Info[Context, None], query: orders.OrderQuery, page: PageRequest
 ) -> Connection[Order]:
+    """A page of orders with the relations the query selects loaded up front."""
+    ctx = info.context
     async with ctx.app.reads() as db:
         result = await orders.list_orders(db, viewer=ctx.viewer, query=query, page=page)
+        preloaded = await preload(db, result.rows, selected_names(info))
 
     async def count() -> int:
         async with ctx.app.reads() as db:
             return await orders.count_orders(db, viewer=ctx.viewer, query=query)
 
-    return to_connection(result, lambda row: Order.from_row(row, ctx), count)
+    return to_connection(result, lambda row: Order.from_row(row, ctx, preloaded), count)
 
 
 @strawberry.type
@@ -214,7 +280,7 @@ class OrderQueries:
         sort: OrderSort | None = None,
     ) -> Connection[Order]:
         page = PageRequest(first, after, last, before)
-        return await order_connection(info.context, order_query(filter, sort), page)
+        return await order_connection(info, order_query(filter, sort), page)
 
 
 async def _order_payload(

@@ -51,7 +51,7 @@ class User(Node):
         from schema.orders import order_connection, order_query
 
         query = order_query(filter, sort, customer_id=self.key)
-        return await order_connection(info.context, query, PageRequest(first=first, after=after))
+        return await order_connection(info, query, PageRequest(first=first, after=after))
 
     @classmethod
     def from_row(cls, row: UserRow, *, show_email: bool = False) -> User:
