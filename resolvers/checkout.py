@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import orjson
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from db.models import Order, OrderEvent, OrderItem
+from db.models import Order
 from resolvers.errors import BusinessError, Problem
 
 MAX_LINES = 100
@@ -31,8 +31,8 @@ class PlacedOrder:
     created: bool  # False when an idempotent replay returned the earlier order
 
 
-# Claims the idempotency key (or not, without one) by creating the order row first: a
-# concurrent request with the same key waits here until this transaction ends.
+# Claims the idempotency key by creating the order row first: a concurrent request with the
+# same key waits here until this transaction ends, then replays it.
 _CLAIM = text("""
     INSERT INTO orders (customer_id, total_minor, currency, idempotency_key, request_hash)
     VALUES (:customer_id, 0, :currency, :key, :request_hash)
@@ -46,10 +46,42 @@ _LOCK = text("""
     FROM products WHERE id = ANY(:ids) ORDER BY id FOR UPDATE
 """)
 
-_TAKE = text("""
-    UPDATE products AS p SET stock = p.stock - v.quantity, updated_at = now()
-    FROM unnest(CAST(:ids AS bigint[]), CAST(:quantities AS int[])) AS v(id, quantity)
-    WHERE p.id = v.id AND p.archived_at IS NULL AND p.stock >= v.quantity
+# After the checks, under the row locks: take the stock (conditionally, as a last guard),
+# then write or complete the order, its lines and its creation event, in one round trip so
+# that the hot rows stay locked as briefly as possible. Nothing is written unless every
+# line's stock was taken.
+_PLACE = text("""
+    WITH taken AS (
+        UPDATE products AS p SET stock = p.stock - v.quantity, updated_at = now()
+        FROM unnest(CAST(:ids AS bigint[]), CAST(:quantities AS int[])) AS v(id, quantity)
+        WHERE p.id = v.id AND p.archived_at IS NULL AND p.stock >= v.quantity
+        RETURNING p.id
+    ), complete AS (
+        SELECT (SELECT count(*) FROM taken) = :line_count AS ok
+    ), placed AS (
+        INSERT INTO orders (customer_id, total_minor, currency)
+        SELECT :customer_id, :total, :currency FROM complete
+        WHERE ok AND CAST(:order_id AS bigint) IS NULL
+        RETURNING *
+    ), claimed AS (
+        UPDATE orders SET total_minor = :total
+        WHERE id = CAST(:order_id AS bigint) AND (SELECT ok FROM complete)
+        RETURNING *
+    ), target AS (
+        SELECT * FROM placed UNION ALL SELECT * FROM claimed
+    ), lines AS (
+        INSERT INTO order_items
+            (order_id, product_id, product_name, unit_price_minor, quantity, subtotal_minor)
+        SELECT target.id, l.product_id, l.name, l.price, l.quantity, l.price * l.quantity
+        FROM target, unnest(
+            CAST(:ids AS bigint[]), CAST(:names AS text[]), CAST(:prices AS bigint[]),
+            CAST(:quantities AS int[])
+        ) AS l(product_id, name, price, quantity)
+    ), event AS (
+        INSERT INTO order_events (order_id, from_status, to_status, actor_id)
+        SELECT id, NULL, 'PENDING', :customer_id FROM target
+    )
+    SELECT * FROM target
 """)
 
 
@@ -119,17 +151,15 @@ async def place_order(
     if problems:
         raise BusinessError(problems)
     fingerprint = request_hash(merged)
-    order_id = await db.scalar(
-        _CLAIM,
-        {
-            "customer_id": customer.id,
-            "currency": currency,
-            "key": idempotency_key,
-            "request_hash": fingerprint if idempotency_key is not None else None,
-        },
-    )
-    if order_id is None:
-        return await _replay(db, customer, idempotency_key, fingerprint)
+    order_id: int | None = None
+    if idempotency_key is not None:
+        order_id = await db.scalar(
+            _CLAIM,
+            {"customer_id": customer.id, "currency": currency, "key": idempotency_key,
+             "request_hash": fingerprint},
+        )  # fmt: skip
+        if order_id is None:
+            return await _replay(db, customer, idempotency_key, fingerprint)
 
     positions = {line.product_id: str(i) for i, line in reversed(list(enumerate(items)))}
     ids = sorted(merged)
@@ -153,31 +183,24 @@ async def place_order(
     if problems:
         raise BusinessError(problems)
 
-    taken = await db.execute(_TAKE, {"ids": ids, "quantities": [merged[i] for i in ids]})
-    if taken.rowcount != len(ids):  # type: ignore[attr-defined]
-        raise RuntimeError("stock changed under a row lock")
-    lines = [
+    prices = [products[i].price_minor for i in ids]
+    quantities = [merged[i] for i in ids]
+    order = await db.scalar(
+        select(Order).from_statement(_PLACE),
         {
             "order_id": order_id,
-            "product_id": product_id,
-            "product_name": products[product_id].name,
-            "unit_price_minor": products[product_id].price_minor,
-            "quantity": merged[product_id],
-            "subtotal_minor": products[product_id].price_minor * merged[product_id],
-        }
-        for product_id in ids
-    ]
-    await db.execute(insert(OrderItem), lines)
-    total = sum(int(line["subtotal_minor"]) for line in lines)
-    await db.execute(
-        insert(OrderEvent).values(
-            order_id=order_id, from_status=None, to_status="PENDING", actor_id=customer.id
-        )
+            "customer_id": customer.id,
+            "currency": currency,
+            "total": sum(p * q for p, q in zip(prices, quantities, strict=True)),
+            "line_count": len(ids),
+            "ids": ids,
+            "names": [products[i].name for i in ids],
+            "prices": prices,
+            "quantities": quantities,
+        },
     )
-    order = await db.scalar(
-        update(Order).where(Order.id == order_id).values(total_minor=total).returning(Order)
-    )
-    assert order is not None  # noqa: S101 - inserted above
+    if order is None:
+        raise RuntimeError("stock changed under a row lock")
     return PlacedOrder(order=order, created=True)
 
 
