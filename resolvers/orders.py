@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from db.models import Order, OrderEvent, OrderItem, Product
-from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
+from resolvers.pagination import Page, PageRequest, fetch_page
 
 
 class OrderSortField(Enum):
@@ -79,17 +79,14 @@ async def list_orders(
     if statement is None:
         return Page([], [], has_next_page=False, has_previous_page=False)
     column = _SORT_COLUMNS[query.sort]
-    paged, size, backward = keyset_page(
+    return await fetch_page(
+        db,
         statement,
         sort_column=column,
         id_column=Order.id,
         descending=query.descending,
         page=page,
         timestamp=query.sort is OrderSortField.CREATED_AT,
-    )
-    rows = (await db.scalars(paged)).all()
-    return assemble_page(
-        rows, size=size, backward=backward, page=page, key=lambda o: (getattr(o, column.key), o.id)
     )
 
 

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 from sqlalchemy import Select, and_, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from resolvers.errors import InvalidArgument
@@ -55,6 +56,11 @@ class Page(Generic[T]):
     cursors: list[str]
     has_next_page: bool
     has_previous_page: bool
+
+    @property
+    def next_cursor(self) -> str | None:
+        """Where the next page starts, or None on the last one."""
+        return self.cursors[-1] if self.has_next_page and self.cursors else None
 
 
 def encode_cursor(sort_value: Any, row_id: int) -> str:
@@ -135,3 +141,33 @@ def assemble_page(
     if backward:
         return Page(kept, cursors, has_next_page=page.before is not None, has_previous_page=more)
     return Page(kept, cursors, has_next_page=more, has_previous_page=page.after is not None)
+
+
+async def fetch_page(
+    db: AsyncSession,
+    query: Select[Any],
+    *,
+    sort_column: QueryableAttribute[Any],
+    id_column: QueryableAttribute[Any],
+    descending: bool,
+    page: PageRequest,
+    timestamp: bool = False,
+) -> Page[Any]:
+    """Run `query` for one keyset page ordered by (`sort_column`, `id_column`)."""
+    paged, size, backward = keyset_page(
+        query,
+        sort_column=sort_column,
+        id_column=id_column,
+        descending=descending,
+        page=page,
+        timestamp=timestamp,
+    )
+    rows = (await db.scalars(paged)).all()
+    sort_key, id_key = sort_column.key, id_column.key
+    return assemble_page(
+        rows,
+        size=size,
+        backward=backward,
+        page=page,
+        key=lambda row: (getattr(row, sort_key), getattr(row, id_key)),
+    )

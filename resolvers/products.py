@@ -14,7 +14,7 @@ from auth.viewer import Viewer
 from db.models import Product
 from resolvers.errors import BusinessError, InvalidArgument, Problem
 from resolvers.money import price_problems, to_minor
-from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
+from resolvers.pagination import Page, PageRequest, fetch_page
 from resolvers.text import escape_like
 from resolvers.users import require_admin
 
@@ -108,17 +108,14 @@ async def list_products(
 ) -> Page[Product]:
     """Live products, filtered and sorted, one keyset page at a time."""
     column = _SORT_COLUMNS[query.sort]
-    paged, size, backward = keyset_page(
+    return await fetch_page(
+        db,
         _filtered(query, currency_digits),
         sort_column=column,
         id_column=Product.id,
         descending=query.descending,
         page=page,
         timestamp=query.sort is ProductSortField.CREATED_AT,
-    )
-    rows = (await db.scalars(paged)).all()
-    return assemble_page(
-        rows, size=size, backward=backward, page=page, key=lambda p: (getattr(p, column.key), p.id)
     )
 
 

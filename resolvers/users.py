@@ -11,7 +11,7 @@ from auth import sessions as store
 from auth.viewer import Role, Viewer
 from db.models import User
 from resolvers.errors import BusinessError, Forbidden, InvalidArgument
-from resolvers.pagination import Page, PageRequest, assemble_page, keyset_page
+from resolvers.pagination import Page, PageRequest, fetch_page
 from resolvers.text import escape_like
 
 
@@ -56,17 +56,14 @@ async def list_users(
 ) -> Page[User]:
     """Admin only: users newest first, filtered by a search on name or email and a role."""
     require_admin(viewer)
-    paged, size, backward = keyset_page(
+    return await fetch_page(
+        db,
         _filtered(search, role),
         sort_column=User.created_at,
         id_column=User.id,
         descending=True,
         page=page,
         timestamp=True,
-    )
-    rows = (await db.scalars(paged)).all()
-    return assemble_page(
-        rows, size=size, backward=backward, key=lambda u: (u.created_at, u.id), page=page
     )
 
 

@@ -63,8 +63,7 @@ async def list_orders(call: Call[None, OrderListQuery]) -> Response:
             db, viewer=call.viewer, query=query, page=PageRequest(first=q.limit, after=q.cursor)
         )
         items = await orders_out(db, page.rows, call.viewer, call.app.settings)
-    next_cursor = page.cursors[-1] if page.has_next_page and page.cursors else None
-    return json_response(ListOut[OrderOut](items=items, next_cursor=next_cursor))
+    return json_response(ListOut[OrderOut](items=items, next_cursor=page.next_cursor))
 
 
 async def get_order(call: Call[None, None]) -> Response:

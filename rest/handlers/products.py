@@ -47,8 +47,7 @@ async def list_products(call: Call[None, ProductListQuery]) -> Response:
             currency_digits=call.app.settings.currency_digits,
         )
     items = [product_out(row, call.app.settings) for row in page.rows]
-    next_cursor = page.cursors[-1] if page.has_next_page and page.cursors else None
-    return json_response(ListOut[ProductOut](items=items, next_cursor=next_cursor))
+    return json_response(ListOut[ProductOut](items=items, next_cursor=page.next_cursor))
 
 
 async def get_product(call: Call[None, None]) -> Response:

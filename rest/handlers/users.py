@@ -35,8 +35,7 @@ async def list_users(call: Call[None, UserListQuery]) -> Response:
             role=Role(query.role) if query.role else None,
         )
     items = [user_out(row, call.viewer) for row in page.rows]
-    next_cursor = page.cursors[-1] if page.has_next_page and page.cursors else None
-    return json_response(ListOut[UserOut](items=items, next_cursor=next_cursor))
+    return json_response(ListOut[UserOut](items=items, next_cursor=page.next_cursor))
 
 
 async def set_role(call: Call[SetRoleBody, None]) -> Response:
