@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 from sqlalchemy import select, text
@@ -41,10 +40,11 @@ _CLAIM = text("""
     RETURNING id
 """)
 
-_COLUMNS = "id, name, price_minor, stock, archived_at IS NOT NULL AS archived"
-_PEEK = text(f"SELECT {_COLUMNS} FROM products WHERE id = ANY(:ids)")  # noqa: S608
 # Row locks in ascending id order: concurrent orders never wait on each other in a cycle.
-_LOCK = text(f"SELECT {_COLUMNS} FROM products WHERE id = ANY(:ids) ORDER BY id FOR UPDATE")  # noqa: S608
+_LOCK = text("""
+    SELECT id, name, price_minor, stock, archived_at IS NOT NULL AS archived
+    FROM products WHERE id = ANY(:ids) ORDER BY id FOR UPDATE
+""")
 
 # After the checks, under the row locks: take the stock (conditionally, as a last guard),
 # then write or complete the order, its lines and its creation event, in one round trip so
@@ -163,13 +163,23 @@ async def place_order(
 
     positions = {line.product_id: str(i) for i, line in reversed(list(enumerate(items)))}
     ids = sorted(merged)
-    # A first look without locks turns most refusals away before they queue for the rows.
-    snapshot = {row.id: row for row in await db.execute(_PEEK, {"ids": ids})}
-    problems = _line_problems(snapshot, merged, positions)
-    if problems:
-        raise BusinessError(problems)
     products = {row.id: row for row in await db.execute(_LOCK, {"ids": ids})}
-    problems = _line_problems(products, merged, positions)
+    for product_id in ids:
+        field = ("items", positions[product_id], "productId")
+        row = products.get(product_id)
+        wanted = merged[product_id]
+        if row is None:
+            problems.append(Problem("NOT_FOUND", "No such product.", field))
+        elif row.archived:
+            problems.append(Problem("PRODUCT_UNAVAILABLE", f"{row.name} is no longer sold.", field))
+        elif row.stock < wanted:
+            problems.append(
+                Problem(
+                    "INSUFFICIENT_STOCK",
+                    f"{row.name}: {wanted} requested, {row.stock} available.",
+                    ("items", positions[product_id], "quantity"),
+                )
+            )
     if problems:
         raise BusinessError(problems)
 
@@ -192,29 +202,6 @@ async def place_order(
     if order is None:
         raise RuntimeError("stock changed under a row lock")
     return PlacedOrder(order=order, created=True)
-
-
-def _line_problems(
-    products: dict[int, Any], merged: dict[int, int], positions: dict[int, str]
-) -> list[Problem]:
-    """Every line that cannot be served from `products` as they stand."""
-    problems = []
-    for product_id, wanted in sorted(merged.items()):
-        field = ("items", positions[product_id], "productId")
-        row = products.get(product_id)
-        if row is None:
-            problems.append(Problem("NOT_FOUND", "No such product.", field))
-        elif row.archived:
-            problems.append(Problem("PRODUCT_UNAVAILABLE", f"{row.name} is no longer sold.", field))
-        elif row.stock < wanted:
-            problems.append(
-                Problem(
-                    "INSUFFICIENT_STOCK",
-                    f"{row.name}: {wanted} requested, {row.stock} available.",
-                    ("items", positions[product_id], "quantity"),
-                )
-            )
-    return problems
 
 
 async def _replay(
