@@ -11,7 +11,6 @@ from auth.cookies import clear_session_cookies, read_refresh_cookie, set_session
 from auth.permissions import authenticated
 from resolvers import auth
 from resolvers.errors import BusinessError
-from resolvers.ids import to_global_id
 from schema.context import Context
 from schema.errors import UserError, user_errors
 from schema.users import User
@@ -61,17 +60,7 @@ class AuthQueries:
     @strawberry.field(description="The signed-in user, or null when anonymous.")
     def me(self, info: Info[Context, None]) -> User | None:
         viewer = info.context.viewer
-        if viewer is None:
-            return None
-        return User(
-            id=strawberry.ID(to_global_id("User", viewer.id)),
-            key=viewer.id,
-            private_email=viewer.email,
-            show_email=True,
-            name=viewer.name,
-            role=viewer.role,
-            created_at=viewer.created_at,
-        )
+        return User.from_row(viewer, show_email=True) if viewer else None
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ import strawberry
 from strawberry.types import Info
 
 from auth.permissions import RoleEnum, requires_role
-from auth.viewer import Role
+from auth.viewer import Role, Viewer
 from db.models import User as UserRow
 from resolvers import users
 from resolvers.errors import BusinessError
@@ -54,7 +54,8 @@ class User(Node):
         return await order_connection(info, query, PageRequest(first=first, after=after))
 
     @classmethod
-    def from_row(cls, row: UserRow, *, show_email: bool = False) -> User:
+    def from_row(cls, row: UserRow | Viewer, *, show_email: bool = False) -> User:
+        """From a users row, or from the viewer (the same fields, loaded with the session)."""
         return cls(
             id=strawberry.ID(to_global_id("User", row.id)),
             key=row.id,
