@@ -68,8 +68,10 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         _mark_shutdown_on_signal(state)
+        housekeeping = asyncio.create_task(_housekeeping(state))
         yield
         state.shutting_down = True
+        housekeeping.cancel()
         await engine.dispose()
 
     graphql = GraphQLView(state)
@@ -95,6 +97,24 @@ def create_app(
     )
     app.state.orderly = state
     return app
+
+
+HOUSEKEEPING_INTERVAL = 600.0
+
+
+async def _housekeeping(state: AppState) -> None:
+    """Drop expired login-throttle counters now and then (any worker may do it)."""
+    from datetime import UTC, datetime
+
+    from auth.throttle import prune
+
+    while True:
+        try:
+            async with state.sessions.begin() as db:
+                await prune(db, now=datetime.now(UTC))
+        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+            log.warning("login-throttle housekeeping failed", exc_info=True)
+        await asyncio.sleep(HOUSEKEEPING_INTERVAL)
 
 
 async def _database_busy(request: Request, exc: Exception) -> Response:

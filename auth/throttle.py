@@ -64,3 +64,12 @@ async def count_attempt(
 async def give_back(db: AsyncSession, *, email: str, address: str | None, start: datetime) -> None:
     """Uncount a successful attempt."""
     await db.execute(_GIVE_BACK, {"buckets": buckets(email, address), "window_start": start})
+
+
+_PRUNE = text("DELETE FROM login_throttle WHERE window_start < :before")
+
+
+async def prune(db: AsyncSession, *, now: datetime) -> int:
+    """Delete counters of windows that ended more than a window ago; returns how many."""
+    result = await db.execute(_PRUNE, {"before": window_start(now) - WINDOW})
+    return int(result.rowcount)  # type: ignore[attr-defined]

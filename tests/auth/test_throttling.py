@@ -202,3 +202,24 @@ async def test_wrong_current_passwords_are_throttled_like_logins(
     right = {"input": {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}}
     _assert_rate_limited(await call(client, CHANGE_PASSWORD, right))
     assert await scalar(state, "SELECT password_hash FROM users") == before
+
+
+async def test_expired_windows_are_pruned(state: AppState) -> None:
+    from datetime import UTC, datetime
+
+    from auth.throttle import prune, window_start
+
+    now = datetime.now(UTC)
+    current = window_start(now)
+    for bucket, start in (("email:old", current - 2 * WINDOW), ("email:last", current - WINDOW),
+                          ("email:now", current)):  # fmt: skip
+        await execute(
+            state,
+            "INSERT INTO login_throttle (bucket, window_start, failures) VALUES (:b, :w, 3)",
+            b=bucket,
+            w=start,
+        )
+    async with state.sessions.begin() as db:
+        assert await prune(db, now=now) == 1
+    left = await scalar(state, "SELECT string_agg(bucket, ',' ORDER BY bucket) FROM login_throttle")
+    assert left == "email:last,email:now"
