@@ -103,17 +103,19 @@ HOUSEKEEPING_INTERVAL = 600.0
 
 
 async def _housekeeping(state: AppState) -> None:
-    """Drop expired login-throttle counters now and then (any worker may do it)."""
+    """Drop expired throttle counters and login sessions now and then (any worker may)."""
     from datetime import UTC, datetime
 
+    from auth.sessions import prune_expired_sessions
     from auth.throttle import prune
 
     while True:
         try:
             async with state.sessions.begin() as db:
                 await prune(db, now=datetime.now(UTC))
+                await prune_expired_sessions(db)
         except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
-            log.warning("login-throttle housekeeping failed", exc_info=True)
+            log.warning("housekeeping failed", exc_info=True)
         await asyncio.sleep(HOUSEKEEPING_INTERVAL)
 
 

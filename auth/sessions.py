@@ -179,3 +179,16 @@ async def load_viewer(db: AsyncSession, claims: AccessClaims) -> Viewer | None:
         created_at=row.created_at,
         session_id=claims.session_id,
     )
+
+
+_PRUNE = text("DELETE FROM login_sessions WHERE expires_at < now()")
+
+
+async def prune_expired_sessions(db: AsyncSession) -> int:
+    """Delete login sessions past their lifetime (their refresh tokens go with them).
+
+    Revoked sessions are kept until they expire, so a stolen token presented later is still
+    recognised as spent.
+    """
+    result = await db.execute(_PRUNE)
+    return int(result.rowcount)  # type: ignore[attr-defined]

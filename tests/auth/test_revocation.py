@@ -17,6 +17,7 @@ from tests.auth.support import (
     assert_access_refused,
     assert_refresh_refused,
     call,
+    execute,
     jar,
     live_sessions,
     me_with,
@@ -162,3 +163,21 @@ async def test_set_user_role_refuses_the_users_old_cookies_at_once(
     # signing in again gives a session with the new role; the admin's own session is untouched
     assert (await login(client, "ann@example.com"))["user"]["role"] == "ADMIN"
     assert (await call(admin, ME))["data"]["me"]["email"] == "root@example.com"
+
+
+async def test_expired_sessions_are_pruned_with_their_tokens(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    from auth.sessions import prune_expired_sessions
+
+    await register(client, "old@example.com")
+    await register(client, "new@example.com")
+    await execute(
+        state,
+        "UPDATE login_sessions SET expires_at = now() - interval '1 second' WHERE user_id = "
+        "(SELECT id FROM users WHERE email = 'old@example.com')",
+    )
+    async with state.sessions.begin() as db:
+        assert await prune_expired_sessions(db) == 1
+    assert await scalar(state, "SELECT count(*) FROM login_sessions") == 1
+    assert await scalar(state, "SELECT count(*) FROM refresh_tokens") == 1
