@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from resolvers.pagination import Page
 
@@ -40,6 +41,18 @@ class Connection(Generic[NodeT]):
     @strawberry.field(description="How many items match, across all pages.")
     async def total_count(self) -> int:
         return await self.count_total()
+
+
+def counter(
+    reads: async_sessionmaker[AsyncSession], count: Callable[[AsyncSession], Awaitable[int]]
+) -> Callable[[], Awaitable[int]]:
+    """`totalCount`, run on its own read session only when the query asks for it."""
+
+    async def total() -> int:
+        async with reads() as db:
+            return await count(db)
+
+    return total
 
 
 def to_connection(

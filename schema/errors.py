@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from enum import Enum
+from typing import TypeVar
 
 import strawberry
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from resolvers.errors import BusinessError
 
@@ -27,6 +30,20 @@ class UserError:
     code: ErrorCode
     message: str
     field: list[str] | None
+
+
+T = TypeVar("T")
+
+
+async def in_transaction(
+    sessions: async_sessionmaker[AsyncSession], change: Callable[[AsyncSession], Awaitable[T]]
+) -> tuple[T | None, list[UserError]]:
+    """Run `change` in one transaction; a business error rolls it back and becomes userErrors."""
+    try:
+        async with sessions.begin() as db:
+            return await change(db), []
+    except BusinessError as error:
+        return None, user_errors(error)
 
 
 def user_errors(error: BusinessError) -> list[UserError]:

@@ -18,13 +18,12 @@ from db.models import OrderEvent as OrderEventRow
 from db.models import Product as ProductRow
 from db.models import User as UserRow
 from resolvers import checkout, fulfilment, orders
-from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
 from resolvers.users import users_by_ids
-from schema.connection import Connection, to_connection
+from schema.connection import Connection, counter, to_connection
 from schema.context import Context
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, in_transaction
 from schema.money import Money, money
 from schema.node import Node
 from schema.products import Product
@@ -249,11 +248,9 @@ async def order_connection(
     async with ctx.app.reads() as db:
         result = await orders.list_orders(db, viewer=ctx.viewer, query=query, page=page)
         preloaded = await preload(db, result.rows, selected_names(info))
-
-    async def count() -> int:
-        async with ctx.app.reads() as db:
-            return await orders.count_orders(db, viewer=ctx.viewer, query=query)
-
+    count = counter(
+        ctx.app.reads, lambda db: orders.count_orders(db, viewer=ctx.viewer, query=query)
+    )
     return to_connection(result, lambda row: Order.from_row(row, ctx, preloaded), count)
 
 
@@ -286,12 +283,10 @@ class OrderQueries:
 async def _order_payload(
     ctx: Context, change: Callable[[AsyncSession], Awaitable[OrderRow]]
 ) -> OrderPayload:
-    try:
-        async with ctx.app.sessions.begin() as db:
-            row = await change(db)
-    except BusinessError as error:
-        return OrderPayload(order=None, user_errors=user_errors(error))
-    return OrderPayload(order=Order.from_row(row, ctx), user_errors=[])
+    row, errors = await in_transaction(ctx.app.sessions, change)
+    return OrderPayload(
+        order=Order.from_row(row, ctx) if row is not None else None, user_errors=errors
+    )
 
 
 @strawberry.type

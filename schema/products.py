@@ -14,12 +14,11 @@ from auth.permissions import requires_role
 from auth.viewer import Role
 from db.models import Product as ProductRow
 from resolvers import products
-from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
-from schema.connection import Connection, to_connection
+from schema.connection import Connection, counter, to_connection
 from schema.context import Context
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, in_transaction
 from schema.money import Money, money
 from schema.node import Node
 from schema.sorting import SortDirection
@@ -135,23 +134,20 @@ class ProductQueries:
                 page=PageRequest(first, after, last, before),
                 currency_digits=digits,
             )
-
-        async def count() -> int:
-            async with ctx.app.reads() as db:
-                return await products.count_products(db, query=query, currency_digits=digits)
-
+        count = counter(
+            ctx.app.reads,
+            lambda db: products.count_products(db, query=query, currency_digits=digits),
+        )
         return to_connection(page, lambda row: Product.from_row(row, ctx), count)
 
 
 async def _product_payload(
     ctx: Context, change: Callable[[AsyncSession], Awaitable[ProductRow]]
 ) -> ProductPayload:
-    try:
-        async with ctx.app.sessions.begin() as db:
-            row = await change(db)
-    except BusinessError as error:
-        return ProductPayload(product=None, user_errors=user_errors(error))
-    return ProductPayload(product=Product.from_row(row, ctx), user_errors=[])
+    row, errors = await in_transaction(ctx.app.sessions, change)
+    return ProductPayload(
+        product=Product.from_row(row, ctx) if row is not None else None, user_errors=errors
+    )
 
 
 def _changes(input: CreateProductInput | UpdateProductInput) -> products.ProductChanges:
@@ -194,11 +190,11 @@ class ProductMutations:
         self, info: Info[Context, None], id: strawberry.ID
     ) -> DeleteProductPayload:
         ctx = info.context
-        try:
-            async with ctx.app.sessions.begin() as db:
-                await products.archive_product(
-                    db, viewer=ctx.viewer, product_id=from_global_id(id, "Product")
-                )
-        except BusinessError as error:
-            return DeleteProductPayload(deleted_id=None, user_errors=user_errors(error))
-        return DeleteProductPayload(deleted_id=id, user_errors=[])
+        product_id = from_global_id(id, "Product")
+        archived, errors = await in_transaction(
+            ctx.app.sessions,
+            lambda db: products.archive_product(db, viewer=ctx.viewer, product_id=product_id),
+        )
+        return DeleteProductPayload(
+            deleted_id=id if archived is not None else None, user_errors=errors
+        )

@@ -12,12 +12,11 @@ from auth.permissions import RoleEnum, requires_role
 from auth.viewer import Role, Viewer
 from db.models import User as UserRow
 from resolvers import users
-from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
-from schema.connection import Connection, to_connection
+from schema.connection import Connection, counter, to_connection
 from schema.context import Context
-from schema.errors import UserError, user_errors
+from schema.errors import UserError, in_transaction
 from schema.node import Node
 
 if TYPE_CHECKING:
@@ -99,11 +98,7 @@ class UserQueries:
             page = await users.list_users(
                 db, viewer=ctx.viewer, page=PageRequest(first=first, after=after), **args
             )
-
-        async def count() -> int:
-            async with ctx.app.reads() as db:
-                return await users.count_users(db, viewer=ctx.viewer, **args)
-
+        count = counter(ctx.app.reads, lambda db: users.count_users(db, viewer=ctx.viewer, **args))
         return to_connection(page, User.from_row, count)
 
 
@@ -117,11 +112,9 @@ class UserMutations:
         role: RoleEnum,  # type: ignore[valid-type]
     ) -> UserPayload:
         ctx = info.context
-        try:
-            async with ctx.app.sessions.begin() as db:
-                row = await users.set_user_role(
-                    db, viewer=ctx.viewer, user_id=from_global_id(id, "User"), role=role
-                )
-        except BusinessError as error:
-            return UserPayload(user=None, user_errors=user_errors(error))
-        return UserPayload(user=User.from_row(row), user_errors=[])
+        user_id = from_global_id(id, "User")
+        row, errors = await in_transaction(
+            ctx.app.sessions,
+            lambda db: users.set_user_role(db, viewer=ctx.viewer, user_id=user_id, role=role),
+        )
+        return UserPayload(user=User.from_row(row) if row is not None else None, user_errors=errors)
