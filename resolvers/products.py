@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import Enum
@@ -53,13 +52,6 @@ class ProductChanges:
     description: str | None = None
     price: Decimal | None = None
     stock: int | None = None
-
-
-async def products_by_ids(db: AsyncSession, ids: Sequence[int]) -> list[Product | None]:
-    """Products (archived ones included) in the order of `ids`."""
-    rows = await db.scalars(select(Product).where(Product.id.in_(ids)))
-    found = {row.id: row for row in rows}
-    return [found.get(key) for key in ids]
 
 
 async def get_product(
