@@ -41,12 +41,13 @@ from rest.routes import rest_routes
 from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
 from web.cross_site import CrossSiteMiddleware
+from web.draining import serve
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from web.problems import problem_response
 from web.state import AppState
-from web.supervisor import supervise
+from web.supervisor import WorkerStartupError, supervise
 
 log = logging.getLogger("orderly")
 PROJECT_ROOT = Path(__file__).resolve().parent
@@ -258,25 +259,28 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
     }
-    if settings.workers > 1:
-        supervise(settings.host, settings.port, settings.workers, options)
-    else:
-        # uvicorn re-raises the stop signal once it has shut down gracefully; turn it into a
-        # normal exit so that the embedded database is stopped by its exit hook.
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, _raise_stopped)
-        with contextlib.suppress(_Stopped):
-            uvicorn.run(**options, app_dir=str(PROJECT_ROOT))
+    drain = settings.shutdown_drain
+    try:
+        if settings.workers > 1:
+            supervise(settings.host, settings.port, settings.workers, options, drain=drain)
+        elif not serve(uvicorn.Config(**options), drain=drain):
+            return 1
+    except WorkerStartupError as error:
+        log.error("%s", error)
+        return 1
+    finally:
+        _ignore_stop_signals()
     log.info("stopped")
     return 0
 
 
-class _Stopped(Exception):
-    pass
-
-
-def _raise_stopped(signum: int, frame: FrameType | None) -> None:
-    raise _Stopped
+def _ignore_stop_signals() -> None:
+    """Once the server has stopped, a late SIGINT or SIGTERM (a terminal's Ctrl-C comes
+    directly and again through `uv run`) must not cut short the embedded database's shutdown
+    at exit, nor kill the interpreter as it finalizes. Unlike a Python handler, SIG_IGN stays
+    in force to the very end, and the `pg_ctl stop` run at exit inherits it."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
 
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:

@@ -49,6 +49,7 @@ class Settings:
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 24 * 3600
     shutdown_timeout: float = 20.0
+    shutdown_drain: float = 0.0
     forwarded_allow_ips: str = "127.0.0.1"
     data_dir: Path = field(default_factory=lambda: Path(".orderly"))
 
@@ -127,6 +128,9 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
             environ, "REFRESH_TOKEN_TTL", 30 * 86_400, low=300, high=365 * 86_400
         ),
         shutdown_timeout=float(_int(environ, "SHUTDOWN_TIMEOUT", 20, low=0, high=600)),
+        shutdown_drain=float(
+            _int(environ, "SHUTDOWN_DRAIN", 5 if production else 0, low=0, high=600)
+        ),
         forwarded_allow_ips=environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip(),
         data_dir=Path(environ.get("ORDERLY_DATA_DIR", ".orderly")),
     )

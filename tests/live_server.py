@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -11,6 +12,7 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "process-test-secret-that-is-long-enough-0123456789"
@@ -23,8 +25,15 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, tmp: Path, env: dict[str, str]) -> None:
+    """`server.py serve` in `tmp`, or `command` (run in the repository) with the same setup.
+
+    With `command` the process starts in a session of its own, so that `signal_group`
+    reaches it and its children the way a terminal's Ctrl-C does.
+    """
+
+    def __init__(self, tmp: Path, env: dict[str, str], command: list[str] | None = None) -> None:
         self.port = free_port()
+        self.own_session = command is not None
         self.log = tmp / f"server-{self.port}.log"
         environ = {
             "PATH": os.environ.get("PATH", ""),
@@ -35,8 +44,9 @@ class Server:
         }
         with self.log.open("w") as log:
             self.process = subprocess.Popen(
-                [sys.executable, str(ROOT / "server.py"), "serve"],
-                env=environ, cwd=tmp, stdout=log, stderr=subprocess.STDOUT,
+                command or [sys.executable, str(ROOT / "server.py"), "serve"],
+                env=environ, cwd=ROOT if command else tmp, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=self.own_session,
             )  # fmt: skip
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -57,6 +67,41 @@ class Server:
         if self.process.poll() is None:
             self.process.send_signal(signum)
         return self.process.wait(timeout)
+
+    def signal_group(self, signum: int) -> None:
+        os.killpg(self.process.pid, signum)
+
+    def kill(self) -> None:
+        """Kill what is still running (the whole session, for a `command`) and reap it."""
+        if self.process.poll() is None:
+            if self.own_session:
+                self.signal_group(signal.SIGKILL)
+            else:
+                self.process.kill()
+            self.process.wait()
+
+    def workers(self) -> list[psutil.Process]:
+        """The worker processes of a server started with WORKERS > 1."""
+        found = []
+        for child in psutil.Process(self.process.pid).children():
+            with contextlib.suppress(psutil.Error):  # it exited meanwhile
+                if child.status() != psutil.STATUS_ZOMBIE and "spawn_main" in " ".join(
+                    child.cmdline()
+                ):
+                    found.append(child)
+        return found
+
+    def serving_workers(self) -> list[psutil.Process]:
+        """The workers listening on the port: uvicorn listens once its start-up is complete."""
+        found = []
+        for worker in self.workers():
+            with contextlib.suppress(psutil.Error):
+                sockets = worker.net_connections("tcp")
+                if any(
+                    c.status == psutil.CONN_LISTEN and c.laddr.port == self.port for c in sockets
+                ):
+                    found.append(worker)
+        return found
 
     def output(self) -> str:
         return self.log.read_text()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -26,15 +28,15 @@ def start(tmp_path: Path) -> Iterator[type[Server]]:
     started: list[Server] = []
 
     class Tracked(Server):
-        def __init__(self, tmp: Path, env: dict[str, str]) -> None:
-            super().__init__(tmp, env)
+        def __init__(
+            self, tmp: Path, env: dict[str, str], command: list[str] | None = None
+        ) -> None:
+            super().__init__(tmp, env, command)
             started.append(self)
 
     yield Tracked
     for server in started:
-        if server.process.poll() is None:
-            server.process.kill()
-            server.process.wait()
+        server.kill()
 
 
 def test_embedded_start_keeps_data_across_restarts(tmp_path: Path, start: type[Server]) -> None:
@@ -104,3 +106,109 @@ def test_in_flight_request_finishes_during_graceful_shutdown(
     assert reply.startswith(b"HTTP/1.1 200")
     assert b'{"data":{"me":null}}' in reply
     assert server.process.wait(30) == 0
+
+
+def _until(check: Callable[[], bool], timeout: float = 30, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        time.sleep(0.05)
+
+
+def _answers(server: Server) -> bool:
+    """/healthz and a GraphQL query both answer, each on a fresh connection."""
+    try:
+        health = httpx.get(server.url + "/healthz", timeout=5)
+        query = httpx.post(server.url + "/graphql", json={"query": "{ me { id } }"}, timeout=5)
+    except httpx.TransportError:
+        return False
+    return health.status_code == 200 and query.json() == {"data": {"me": None}}
+
+
+def _ready_status(server: Server) -> int:
+    return httpx.get(server.url + "/readyz", timeout=5).status_code
+
+
+@pytest.mark.slow
+def test_workers_killed_in_quick_succession_are_replaced(
+    tmp_path: Path, process_database: str, start: type[Server]
+) -> None:
+    server = start(
+        tmp_path, {"DATABASE_URL": process_database, "WORKERS": "2", "SECRET_KEY": SECRET}
+    )
+    server.wait_ready()
+    _until(lambda: len(server.serving_workers()) == 2, what="two workers")
+    first, survivor = server.serving_workers()
+    first.kill()
+    first.wait(10)
+    assert _answers(server)
+    _until(lambda: len(server.serving_workers()) == 2, what="a replacement worker")
+    (replacement,) = [w for w in server.serving_workers() if w.pid != survivor.pid]
+    assert replacement.create_time() - first.create_time() < 10
+    replacement.kill()  # seconds after its start: the server must neither stop nor give up
+    replacement.wait(10)
+    assert _answers(server)
+    _until(lambda: len(server.serving_workers()) == 2, what="two workers again")
+    assert survivor in server.serving_workers()
+    assert _answers(server)
+    assert server.process.poll() is None
+    assert server.stop(signal.SIGTERM) == 0
+
+
+@pytest.mark.slow
+def test_workers_that_never_serve_stop_the_server(
+    tmp_path: Path, process_database: str, start: type[Server]
+) -> None:
+    with socket.socket() as taken:  # no SO_REUSEPORT: the workers cannot bind beside it
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        server = start(
+            tmp_path,
+            {"DATABASE_URL": process_database, "WORKERS": "2", "SECRET_KEY": SECRET, "PORT": port},
+        )
+        assert server.process.wait(90) == 1
+    output = server.output()
+    assert "times in a row before they could serve" in output
+    assert "Address already in use" in output
+    assert not psutil.pid_exists(server.process.pid)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_stop_signal_drains_before_shutting_down(
+    tmp_path: Path, process_database: str, start: type[Server], workers: str
+) -> None:
+    env = {"DATABASE_URL": process_database, "SECRET_KEY": SECRET, "WORKERS": workers}
+    server = start(tmp_path, {**env, "SHUTDOWN_DRAIN": "4"})
+    server.wait_ready()
+    server.process.send_signal(signal.SIGTERM)
+    _until(lambda: all(_ready_status(server) == 503 for _ in range(3)), 5, "readiness turns 503")
+    assert server.process.poll() is None
+    assert _answers(server)
+    assert server.process.wait(30) == 0
+    assert "still serving for 4s" in server.output()
+
+
+@pytest.mark.slow
+def test_ctrl_c_twice_under_uv_stops_quietly(tmp_path: Path, start: type[Server]) -> None:
+    """The README's `uv run server.py`, embedded database, and a terminal's Ctrl-C twice."""
+    uv = os.environ.get("UV") or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv is not on PATH")
+    passed = ("UV_", "XDG_", "VIRTUAL_ENV")
+    env = {k: v for k, v in os.environ.items() if k.startswith(passed)}
+    server = start(tmp_path, env, command=[uv, "run", "server.py"])
+    server.wait_ready(timeout=120)
+    server.signal_group(signal.SIGINT)
+    time.sleep(0.05)
+    server.signal_group(signal.SIGINT)
+    assert server.process.wait(60) == 0
+    output = server.output()
+    assert "Traceback" not in output
+    assert "Exception ignored" not in output
+    pgdata = str(tmp_path / "data" / "pgdata")
+    assert not [
+        p for p in psutil.process_iter(["cmdline"]) if pgdata in " ".join(p.info["cmdline"] or [])
+    ]

@@ -18,6 +18,7 @@ def test_development_defaults() -> None:
     assert settings.graphiql is True
     assert settings.currency == "USD"
     assert "http://127.0.0.1:8000" in settings.allowed_origins
+    assert settings.shutdown_drain == 0
 
 
 def test_production_needs_a_secret() -> None:
@@ -47,13 +48,14 @@ def test_production_defaults_are_secure() -> None:
     assert settings.graphiql is False
     assert settings.introspection is False
     assert settings.allowed_origins == ()
+    assert settings.shutdown_drain == 5
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
     [("PORT", "0"), ("PORT", "http"), ("WORKERS", "0"), ("CURRENCY", "dollars"),
      ("LOG_LEVEL", "LOUD"), ("COOKIE_SECURE", "maybe"), ("ORDERLY_ENV", "staging"),
-     ("DB_POOL_SIZE", "0"), ("DB_STATEMENT_TIMEOUT_MS", "-1")],
+     ("DB_POOL_SIZE", "0"), ("DB_STATEMENT_TIMEOUT_MS", "-1"), ("SHUTDOWN_DRAIN", "-1")],
 )  # fmt: skip
 def test_invalid_values_are_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
