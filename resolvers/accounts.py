@@ -9,6 +9,7 @@ from resolvers.errors import Problem
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 MAX_NAME_LENGTH = 200
+MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
 
 
 def normalize_email(email: str) -> str:
@@ -18,7 +19,7 @@ def normalize_email(email: str) -> str:
 
 def email_problems(email: str, field: tuple[str, ...] = ("email",)) -> list[Problem]:
     """Problems with an email address (empty when it is acceptable)."""
-    if not 3 <= len(email) <= 320 or not _EMAIL.match(email) or "\x00" in email:
+    if not 3 <= len(email) <= MAX_EMAIL_LENGTH or not _EMAIL.match(email) or "\x00" in email:
         return [Problem("INVALID_INPUT", "Enter a valid email address.", field)]
     return []
 

@@ -14,11 +14,20 @@ from auth.cookies import IssuedTokens
 from auth.tokens import read_access_token
 from auth.viewer import Viewer
 from db.models import User
-from resolvers.accounts import email_problems, name_problems, normalize_email, password_problems
+from resolvers.accounts import (
+    MAX_EMAIL_LENGTH,
+    email_problems,
+    name_problems,
+    normalize_email,
+    password_problems,
+)
 from resolvers.errors import BusinessError, Problem, Unauthenticated
 from web.state import AppState
 
 INVALID_CREDENTIALS = Problem("INVALID_CREDENTIALS", "Email or password is incorrect.")
+EMAIL_TOO_LONG = Problem(
+    "INVALID_INPUT", f"Email must be at most {MAX_EMAIL_LENGTH} characters.", ("email",)
+)
 
 _INSERT_USER = text("""
     INSERT INTO users (email, name, role, password_hash)
@@ -81,6 +90,8 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
     Attempts are throttled per email and per client address.
     """
     email = normalize_email(email)
+    if len(email) > MAX_EMAIL_LENGTH:  # checked before the throttle stores the address
+        raise BusinessError([EMAIL_TOO_LONG])
     if "\x00" in email:  # no stored address has one; PostgreSQL text cannot hold it
         raise BusinessError([INVALID_CREDENTIALS])
     now = datetime.now(UTC)

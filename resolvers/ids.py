@@ -8,6 +8,7 @@ import binascii
 from resolvers.errors import InvalidArgument
 
 NODE_TYPES = ("User", "Product", "Order")
+MAX_ID_LENGTH = 64  # the longest real one, "Product:" and a bigint, is 36 characters
 
 
 def to_global_id(type_name: str, key: int) -> str:
@@ -17,6 +18,8 @@ def to_global_id(type_name: str, key: int) -> str:
 
 def parse_global_id(value: str) -> tuple[str, int]:
     """Split a public ID into its type and key, or raise `InvalidArgument`."""
+    if len(value) > MAX_ID_LENGTH:
+        raise InvalidArgument(f"Malformed ID {value[:64]!r}.")
     try:
         padded = value + "=" * (-len(value) % 4)
         type_name, _, key = base64.urlsafe_b64decode(padded.encode()).decode().partition(":")

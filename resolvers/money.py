@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from resolvers.errors import Problem
 
 MAX_PRICE = Decimal("1000000")
+# Decimal inputs are plain digits: no exponent, so that no amount is ever expanded into a
+# huge integer, and short enough that checking the text is the whole cost.
+MAX_DECIMAL_LENGTH = 40
+DECIMAL_PATTERN = r"^-?[0-9]+(\.[0-9]+)?$"
+_DECIMAL = re.compile(DECIMAL_PATTERN)
+
+
+def parse_decimal(text: str) -> Decimal:
+    """A decimal input such as "19.99": at most 40 characters of `-?digits(.digits)?`.
+
+    Raises ValueError for anything else (exponents, NaN, infinity, spaces, longer text),
+    checking the text before converting it.
+    """
+    if len(text) > MAX_DECIMAL_LENGTH or not _DECIMAL.fullmatch(text):
+        raise ValueError(
+            f"Expected a decimal such as 19.99: digits with an optional fraction, "
+            f"no exponent, at most {MAX_DECIMAL_LENGTH} characters."
+        )
+    return Decimal(text)
 
 
 def to_minor(amount: Decimal, digits: int) -> int:
     """`amount` in minor units; it must have at most `digits` decimal places."""
+    if not amount.is_finite() or abs(amount.adjusted()) > MAX_DECIMAL_LENGTH:
+        raise ValueError("amount out of range")  # checked before any digit is expanded
     scaled = amount.scaleb(digits)
     if scaled != scaled.to_integral_value():
         raise ValueError("too many decimal places")

@@ -14,7 +14,7 @@ from db.models import Product
 from resolvers.errors import BusinessError, InvalidArgument, Problem
 from resolvers.money import price_problems, to_minor
 from resolvers.pagination import Page, PageRequest, fetch_page
-from resolvers.text import escape_like
+from resolvers.text import search_pattern
 from resolvers.users import require_admin
 
 MAX_NAME = 200
@@ -77,10 +77,8 @@ def _bound(amount: Decimal | None, digits: int, name: str) -> int | None:
 
 def _filtered(query: ProductQuery, digits: int) -> Select[Product]:
     statement = select(Product).where(Product.archived_at.is_(None))
-    if query.search and "\x00" in query.search:
-        raise InvalidArgument("search must not contain NUL characters.")
-    if query.search and query.search.strip():
-        pattern = f"%{escape_like(query.search.strip())}%"
+    pattern = search_pattern(query.search)
+    if pattern is not None:
         statement = statement.where(
             or_(Product.name.ilike(pattern), Product.description.ilike(pattern))
         )

@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import sessions as store
 from auth.viewer import Role, Viewer
 from db.models import User
-from resolvers.errors import BusinessError, Forbidden, InvalidArgument
+from resolvers.errors import BusinessError, Forbidden
 from resolvers.pagination import Page, PageRequest, fetch_page
-from resolvers.text import escape_like
+from resolvers.text import search_pattern
 
 
 def require_admin(viewer: Viewer | None) -> Viewer:
@@ -36,10 +36,8 @@ async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> list[User | None
 
 def _filtered(search: str | None, role: Role | None) -> Select[User]:
     query = select(User)
-    if search and "\x00" in search:
-        raise InvalidArgument("search must not contain NUL characters.")
-    if search and search.strip():
-        pattern = f"%{escape_like(search.strip())}%"
+    pattern = search_pattern(search)
+    if pattern is not None:
         query = query.where(or_(User.email.ilike(pattern), User.name.ilike(pattern)))
     if role is not None:
         query = query.where(User.role == role.value)

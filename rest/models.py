@@ -8,9 +8,17 @@ from typing import Annotated, Generic, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 from pydantic.alias_generators import to_camel
 
+from resolvers.accounts import MAX_EMAIL_LENGTH
+from resolvers.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
+
 DecimalString = Annotated[
     str,
-    Field(pattern=r"^-?\d{1,12}(\.\d{1,6})?$", examples=["19.99"], description="A decimal amount."),
+    Field(
+        max_length=MAX_DECIMAL_LENGTH,
+        pattern=DECIMAL_PATTERN,
+        examples=["19.99"],
+        description="A decimal amount: digits with an optional fraction, no exponent.",
+    ),
 ]
 # The same text GraphQL's DateTime gives: ISO 8601 with the +00:00 offset.
 UtcDateTime = Annotated[
@@ -40,13 +48,13 @@ class Out(BaseModel):
 
 
 class RegisterBody(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=MAX_EMAIL_LENGTH)
     password: str = Field(max_length=1024)
     name: str = Field(max_length=1024)
 
 
 class LoginBody(Body):
-    email: str = Field(max_length=320)
+    email: str = Field(max_length=MAX_EMAIL_LENGTH)
     password: str = Field(max_length=1024)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from decimal import Decimal
 
 import strawberry
 from graphql import GraphQLError
@@ -15,10 +16,13 @@ from strawberry.extensions import (
     SchemaExtension,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.errors_format import is_expected
+from schema.input_errors import InputCheckingExecutor, ValidationErrorCodes
 from schema.limits import MAX_TOKENS, ComplexityRule
+from schema.money import DECIMAL
 from schema.query import Mutation, Query
 from settings import Settings
 
@@ -45,10 +49,17 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
         lambda: AddValidationRules([ComplexityRule]),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
+        ValidationErrorCodes,
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
-    return OrderlySchema(query=Query, mutation=Mutation, extensions=extensions)
+    return OrderlySchema(
+        query=Query,
+        mutation=Mutation,
+        extensions=extensions,
+        execution_context_class=InputCheckingExecutor,
+        config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
+    )
 
 
 def sdl() -> str:

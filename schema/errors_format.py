@@ -43,6 +43,8 @@ def format_error(error: GraphQLError, *, suggestions: bool) -> dict[str, Any]:
         extensions = {"code": "INTERNAL_SERVER_ERROR"}
     if message.startswith(_TOKEN_LIMIT):
         extensions["code"] = "QUERY_TOO_COMPLEX"
+    # Errors in the client's input already carry their code (schema/input_errors.py):
+    # BAD_USER_INPUT for variables, GRAPHQL_VALIDATION_FAILED for the document.
     extensions.setdefault("code", "GRAPHQL_VALIDATION_FAILED")
     if not suggestions:
         message = _SUGGESTION.sub("", message)

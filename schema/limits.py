@@ -25,6 +25,7 @@ from graphql import (
     GraphQLSchema,
     InlineFragmentNode,
     IntValueNode,
+    NamedTypeNode,
     OperationDefinitionNode,
     SelectionSetNode,
     ValidationRule,
@@ -48,6 +49,7 @@ class Measure:
     depth: int = 0
     aliases: int = 0
     cost: int = 0
+    steps: int = 0  # fields the walk visited: at most a constant times the document's size
 
 
 def measure_operation(
@@ -56,13 +58,12 @@ def measure_operation(
     fragments: Mapping[str, FragmentDefinitionNode],
 ) -> Measure:
     """Depth, aliases and cost of one operation, with its fragments expanded."""
-    measure = Measure()
     root = schema.get_root_type(operation.operation)
-    if root is not None:
-        _Walker(schema, fragments, measure).walk(
-            operation.selection_set, root, 1, 1, frozenset(), None
-        )
-    return measure
+    if root is None:
+        return Measure()
+    walker = _Walker(schema, fragments)
+    total = walker.selection_set(operation.selection_set, root, 1, None)
+    return Measure(depth=total.depth, aliases=total.aliases, cost=total.cost, steps=walker.steps)
 
 
 class ComplexityRule(ValidationRule):
@@ -90,72 +91,86 @@ class ComplexityRule(ValidationRule):
                 )
 
 
+@dataclass(frozen=True, slots=True)
+class _Total:
+    depth: int  # the deepest field reached
+    aliases: int
+    cost: int  # for one object: the caller multiplies it by how many there may be
+
+    def __add__(self, other: _Total) -> _Total:
+        return _Total(
+            max(self.depth, other.depth), self.aliases + other.aliases, self.cost + other.cost
+        )
+
+
+_NOTHING = _Total(0, 0, 0)
+
+
 class _Walker:
-    def __init__(
-        self,
-        schema: GraphQLSchema,
-        fragments: Mapping[str, FragmentDefinitionNode],
-        measure: Measure,
-    ) -> None:
+    """Walks an operation, expanding fragments, in time linear in the document's size.
+
+    Expanding a fragment at every spread is exponential when fragments spread each other
+    several times, so each fragment is walked once per (type, depth, page size) and its
+    total reused: it counts at every spread all the same. A spread of a fragment that is
+    being expanded (a cycle, which validation refuses anyway) counts nothing.
+    """
+
+    def __init__(self, schema: GraphQLSchema, fragments: Mapping[str, FragmentDefinitionNode]):
         self.schema = schema
         self.fragments = fragments
-        self.measure = measure
+        self.expanding: set[str] = set()
+        self.done: dict[tuple[str, str, int, int | None], _Total] = {}
+        self.steps = 0
 
-    def walk(
-        self,
-        selections: SelectionSetNode,
-        parent: Composite,
-        depth: int,
-        multiplier: int,
-        seen: frozenset[str],
-        page_size: int | None,
-    ) -> None:
+    def selection_set(
+        self, selections: SelectionSetNode, parent: Composite, depth: int, page_size: int | None
+    ) -> _Total:
         """`page_size` is set inside a connection: its edges and nodes lists have that size."""
+        total = _NOTHING
         for selection in selections.selections:
             if isinstance(selection, FieldNode):
-                self.field(selection, parent, depth, multiplier, seen, page_size)
-                continue
-            inner_seen = seen
-            if isinstance(selection, InlineFragmentNode):
-                condition, nested = selection.type_condition, selection.selection_set
+                total += self.field(selection, parent, depth, page_size)
+            elif isinstance(selection, InlineFragmentNode):
+                target = self._target(selection.type_condition, parent)
+                total += self.selection_set(selection.selection_set, target, depth, page_size)
             elif isinstance(selection, FragmentSpreadNode):
-                name = selection.name.value
-                fragment = self.fragments.get(name)
-                if fragment is None or name in seen:
-                    continue
-                condition, nested = fragment.type_condition, fragment.selection_set
-                inner_seen = seen | {name}
-            else:
-                continue
-            named = self.schema.get_type(condition.name.value) if condition else parent
-            target = named if isinstance(named, Composite) else parent
-            self.walk(nested, target, depth, multiplier, inner_seen, page_size)
+                total += self.spread(selection.name.value, parent, depth, page_size)
+        return total
+
+    def spread(self, name: str, parent: Composite, depth: int, page_size: int | None) -> _Total:
+        fragment = self.fragments.get(name)
+        if fragment is None or name in self.expanding:
+            return _NOTHING
+        target = self._target(fragment.type_condition, parent)
+        key = (name, target.name, depth, page_size)
+        if key not in self.done:
+            self.expanding.add(name)
+            self.done[key] = self.selection_set(fragment.selection_set, target, depth, page_size)
+            self.expanding.discard(name)
+        return self.done[key]
 
     def field(
-        self,
-        node: FieldNode,
-        parent: Composite,
-        depth: int,
-        multiplier: int,
-        seen: frozenset[str],
-        page_size: int | None,
-    ) -> None:
-        measure = self.measure
-        measure.depth = max(measure.depth, depth)
-        measure.aliases += node.alias is not None
-        measure.cost += multiplier
+        self, node: FieldNode, parent: Composite, depth: int, page_size: int | None
+    ) -> _Total:
+        self.steps += 1
+        own = _Total(depth, int(node.alias is not None), 1)
         definition = parent.fields.get(node.name.value)
         if definition is None or node.selection_set is None or depth > MAX_DEPTH:
-            return
+            return own
         child = get_named_type(definition.type)
         if not isinstance(child, Composite):
-            return
+            return own
         factor, inner_page = 1, None
         if child.name.endswith("Connection"):
             inner_page = _page_size(node)
         elif _is_list(definition.type):
             factor = page_size if page_size is not None else LIST_ESTIMATE
-        self.walk(node.selection_set, child, depth + 1, multiplier * factor, seen, inner_page)
+        inner = self.selection_set(node.selection_set, child, depth + 1, inner_page)
+        return _Total(max(depth, inner.depth), own.aliases + inner.aliases, 1 + factor * inner.cost)
+
+    def _target(self, condition: NamedTypeNode | None, parent: Composite) -> Composite:
+        named = self.schema.get_type(condition.name.value) if condition else parent
+        return named if isinstance(named, Composite) else parent
 
 
 def _is_list(type_: Any) -> bool:
@@ -173,6 +188,6 @@ def _page_size(node: FieldNode) -> int:
     if not sizes:
         return DEFAULT_PAGE_SIZE
     value = sizes[0]
-    if isinstance(value, IntValueNode):
+    if isinstance(value, IntValueNode) and len(value.value) <= len(str(MAX_PAGE_SIZE)):
         return max(1, min(int(value.value), MAX_PAGE_SIZE))
     return MAX_PAGE_SIZE

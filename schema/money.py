@@ -5,9 +5,33 @@ from __future__ import annotations
 from decimal import Decimal
 
 import strawberry
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.types.scalar import ScalarDefinition
 
-from resolvers.money import from_minor
+from resolvers.money import MAX_DECIMAL_LENGTH, from_minor, parse_decimal
 from settings import Settings
+
+
+def _parse_decimal(value: object) -> Decimal:
+    # Numbers are taken as their JSON text; the text is checked before anything else.
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise StrawberryInputCoercionError('Decimal values are strings such as "19.99".')
+    text = value if isinstance(value, str) else str(value)
+    try:
+        return parse_decimal(text)
+    except ValueError as error:
+        raise StrawberryInputCoercionError(str(error)) from None
+
+
+DECIMAL: ScalarDefinition = strawberry.scalar(
+    name="Decimal",
+    description=(
+        'An exact decimal number as a string such as "19.99": an optional minus sign, digits '
+        f"and an optional fraction, no exponent, at most {MAX_DECIMAL_LENGTH} characters."
+    ),
+    serialize=str,
+    parse_value=_parse_decimal,
+)
 
 
 @strawberry.type(description='An exact amount: `amount` is a decimal string such as "19.99".')

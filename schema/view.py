@@ -24,6 +24,8 @@ from schema.errors_format import format_error, is_pool_timeout
 from web.problems import problem_response
 from web.state import AppState
 
+NOT_AN_OBJECT = "The request body must be a JSON object (batched requests are not supported)."
+
 
 class GraphQLView(GraphQL[Context, None]):
     def __init__(self, state: AppState) -> None:
@@ -48,6 +50,20 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    def parse_json(self, data: str | bytes) -> dict[str, Any]:
+        """The request body (or the `variables` of a GET) as a JSON object, or a 400.
+
+        orjson refuses invalid UTF-8, lone surrogates, numbers out of range and nesting
+        deeper than 1,024 levels, so none of them reaches the schema or the database.
+        """
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            raise HTTPException(400, f"The request body is not valid JSON: {error}") from None
+        if not isinstance(parsed, dict):
+            raise HTTPException(400, NOT_AN_OBJECT)
+        return parsed
 
     async def get_context(
         self, request: Request | WebSocket, response: Response | WebSocket
@@ -89,4 +105,5 @@ def _http_error(request: Request, error: HTTPException) -> Response:
             "Mutations must be sent with POST.",
             headers={"Allow": "POST"},
         )
-    return problem_response(error.status_code, "BAD_REQUEST", error.reason)
+    code = "INVALID_INPUT" if error.status_code == 400 else "BAD_REQUEST"
+    return problem_response(error.status_code, code, error.reason)

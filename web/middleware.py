@@ -1,4 +1,5 @@
-"""Pure ASGI middleware: request ids with access logging, and the request body limit."""
+"""Pure ASGI middleware: request ids with access logging, the request body limit, and the
+refusal of encoded (compressed) request bodies."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ class BodyTooLarge(Exception):
 
 
 class BodyLimitMiddleware:
-    """Refuse request bodies above `max_bytes` with 413, declared or streamed."""
+    """Refuse request bodies above `max_bytes` with 413, declared or streamed, and bodies
+    with a Content-Encoding with 415."""
 
     def __init__(self, app: ASGIApp, *, max_bytes: int) -> None:
         self.app = app
@@ -75,8 +77,21 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         declared = _header(scope, b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+        if declared is not None and (
+            not declared.isdigit() or len(declared) > 18 or int(declared) > self.max_bytes
+        ):
             await self._refuse(scope, receive, send)
+            return
+        coding = _header(scope, b"content-encoding")
+        if coding is not None and coding.strip().lower() not in ("", "identity"):
+            # Nothing here decompresses: an encoded body could only be misread.
+            response = problem_response(
+                415,
+                "UNSUPPORTED_MEDIA_TYPE",
+                "Content-Encoding is not supported; send the request body uncompressed.",
+                headers={"Accept-Encoding": "identity"},
+            )
+            await response(scope, receive, send)
             return
         received = 0
         started = False

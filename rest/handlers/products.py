@@ -10,6 +10,7 @@ from starlette.responses import Response
 from resolvers import products
 from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id
+from resolvers.money import parse_decimal
 from resolvers.pagination import PageRequest
 from rest.endpoint import Call
 from rest.models import CreateProductBody, ListOut, ProductOut, UpdateProductBody
@@ -25,7 +26,7 @@ _SORT_FIELDS = {
 
 
 def _decimal(value: str | None) -> Decimal | None:
-    return Decimal(value) if value is not None else None
+    return parse_decimal(value) if value is not None else None
 
 
 def _product_id(call: Call[Any, Any]) -> int:

@@ -39,9 +39,7 @@ INVALID: list[tuple[str, Any]] = [
     ("price", "-0.01"),
     ("price", "-1"),
     ("price", "1000000.01"),
-    ("price", "1e7"),
-    ("price", "NaN"),
-    ("price", "Infinity"),
+    ("price", "10000000"),  # exponents, NaN and infinities: tests/web/test_hostile_input.py
     ("stock", -1),
     ("stock", 1_000_000_001),
     ("stock", 2_147_483_647),

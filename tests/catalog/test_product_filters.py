@@ -58,8 +58,8 @@ CASES: list[tuple[dict[str, Any], set[str]]] = [
     ({"minPrice": "9.99", "maxPrice": "10.01"}, {"teapot cosy", "Mug", "100% cotton towel"}),
     ({"minPrice": "10", "maxPrice": "10.00"}, {"Mug"}),
     ({"minPrice": "20.01", "maxPrice": "20"}, set()),
-    ({"minPrice": "1e30"}, set()),  # bounds beyond any storable price still just filter
-    ({"minPrice": "-1e30", "maxPrice": "1e30"}, ALL),
+    ({"minPrice": "1" + "0" * 30}, set()),  # bounds beyond any storable price still filter
+    ({"minPrice": "-1" + "0" * 30, "maxPrice": "1" + "0" * 30}, ALL),
     ({"inStock": True}, {"Blue Teapot", "Mug", "100% cotton towel", "snake_case mug"}),
     ({"inStock": False}, {"teapot cosy", "100 cotton towel", "snakeXcase mug"}),
     ({"search": "teapot", "inStock": True}, {"Blue Teapot", "Mug"}),
@@ -86,7 +86,7 @@ async def test_every_filter(client: httpx.AsyncClient) -> None:
 
 
 @pytest.mark.usefixtures("catalogue")
-@pytest.mark.parametrize("bound", ["1.001", "NaN", "-Infinity"])
+@pytest.mark.parametrize("bound", ["1.001", "-0.001"])  # NaN, 1e5: see test_hostile_input
 async def test_a_price_bound_that_is_no_amount_is_invalid_input(
     client: httpx.AsyncClient, bound: str
 ) -> None:
