@@ -25,7 +25,6 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
@@ -42,10 +41,10 @@ from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
 from web.cross_site import CrossSiteMiddleware
 from web.draining import serve
+from web.failures import FailureMiddleware
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
-from web.problems import problem_response
 from web.state import AppState
 from web.supervisor import WorkerStartupError, supervise
 
@@ -61,6 +60,7 @@ def create_app(
     state = AppState(
         settings=settings,
         engine=engine,
+        probe=create_engine(settings, database_url, pool_size=1),
         sessions=create_session_factory(engine),
         reads=create_read_session_factory(engine),
         passwords=passwords or Passwords(),
@@ -73,7 +73,7 @@ def create_app(
         yield
         state.shutting_down = True
         housekeeping.cancel()
-        await engine.dispose()
+        await state.close()
 
     graphql = GraphQLView(state)
     app = Starlette(
@@ -86,6 +86,7 @@ def create_app(
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(FailureMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(
                 CrossSiteMiddleware,
@@ -93,7 +94,7 @@ def create_app(
                 protected_prefixes=("/graphql", "/api"),
             ),
         ],
-        exception_handlers={PoolTimeoutError: _database_busy, ClientDisconnect: _gone},
+        exception_handlers={ClientDisconnect: _gone},
         lifespan=lifespan,
     )
     app.state.orderly = state
@@ -118,16 +119,6 @@ async def _housekeeping(state: AppState) -> None:
         except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
             log.warning("housekeeping failed", exc_info=True)
         await asyncio.sleep(HOUSEKEEPING_INTERVAL)
-
-
-async def _database_busy(request: Request, exc: Exception) -> Response:
-    log.warning("no database connection available within the pool timeout")
-    return problem_response(
-        503,
-        "SERVICE_UNAVAILABLE",
-        "The service is busy; retry shortly.",
-        headers={"Retry-After": "1"},
-    )
 
 
 async def _gone(request: Request, exc: Exception) -> Response:

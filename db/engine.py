@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from sqlalchemy.engine import URL, make_url
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
 
+from db.failures import leaves_connection_unusable
 from settings import Settings
+
+# The driver gives up on a statement this long after PostgreSQL should have cancelled it, so a
+# frozen or unreachable server cannot hold a request for longer than that.
+COMMAND_TIMEOUT_MARGIN = 1.0
 
 
 def async_url(database_url: str) -> URL:
@@ -23,17 +33,24 @@ def async_url(database_url: str) -> URL:
     return url
 
 
-def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
-    """An engine with bounded pool waits and a server-side statement timeout."""
-    return create_async_engine(
+def create_engine(
+    settings: Settings, database_url: str, *, pool_size: int | None = None
+) -> AsyncEngine:
+    """An engine with bounded pool waits, connects and statements, whose pool never hands out
+    a connection that is closed or that a failed statement may have left mid-protocol."""
+    statement_timeout = settings.db_statement_timeout_ms / 1000
+    engine = create_async_engine(
         async_url(database_url),
-        pool_size=settings.db_pool_size,
+        pool_size=pool_size or settings.db_pool_size,
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
         connect_args={
             "timeout": settings.db_pool_timeout,
+            "command_timeout": statement_timeout + COMMAND_TIMEOUT_MARGIN
+            if statement_timeout
+            else None,
             "server_settings": {
                 "statement_timeout": str(settings.db_statement_timeout_ms),
                 "idle_in_transaction_session_timeout": "60000",
@@ -41,6 +58,36 @@ def create_engine(settings: Settings, database_url: str) -> AsyncEngine:
             },
         },
     )
+    event.listen(engine.sync_engine, "handle_error", _discard_unusable_connection)
+    event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
+    return engine
+
+
+def _discard_unusable_connection(context: ExceptionContext) -> None:
+    """Discard the connection a statement failed on unless PostgreSQL itself refused the
+    statement; the other pooled connections are left alone."""
+    if not context.is_disconnect and leaves_connection_unusable(context.original_exception):
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
+    if context.is_disconnect:  # also a cancelled request: SQLAlchemy discards it anyway
+        _close_at_once(context)
+
+
+def _close_at_once(context: ExceptionContext) -> None:
+    """Drop the socket: a graceful close would wait on a server that may not answer."""
+    driver = context.connection.connection.driver_connection if context.connection else None
+    if driver is not None:
+        driver.terminate()
+
+
+def _refuse_closed_connection(
+    dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any
+) -> None:
+    """A pooled connection the server has closed meanwhile (a restart, a terminated backend)
+    is replaced before use. The driver notices the close as it happens, so this costs no
+    round trip, unlike a ping."""
+    if record.driver_connection is not None and record.driver_connection.is_closed():
+        raise DisconnectionError("the pooled connection was closed by the server")
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

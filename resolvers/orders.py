@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.viewer import Viewer
 from db.models import Order, OrderEvent, OrderItem, Product
 from resolvers.pagination import Page, PageRequest, fetch_page
+from resolvers.timestamps import to_utc
 
 
 class OrderSortField(Enum):
@@ -64,9 +65,11 @@ def _filtered(viewer: Viewer | None, query: OrderQuery) -> Select[Order] | None:
     if query.statuses:
         statement = statement.where(Order.status.in_(query.statuses))
     if query.created_after is not None:
-        statement = statement.where(Order.created_at >= query.created_after)
+        statement = statement.where(Order.created_at >= to_utc(query.created_after, "createdAfter"))
     if query.created_before is not None:
-        statement = statement.where(Order.created_at < query.created_before)
+        statement = statement.where(
+            Order.created_at < to_utc(query.created_before, "createdBefore")
+        )
     return statement
 
 

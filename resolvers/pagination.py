@@ -10,11 +10,11 @@ import base64
 import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, tuple_
+from sqlalchemy import Select, and_, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -22,6 +22,7 @@ from resolvers.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
+MAX_CURSOR_LENGTH = 2048  # a name-sorted cursor holds a name of at most 200 characters
 
 T = TypeVar("T")
 
@@ -77,16 +78,25 @@ def _text(value: object) -> bool:
 
 
 def decode_cursor(cursor: str, *, timestamp: bool, kind: type = object) -> tuple[Any, int]:
-    """The sort value and id in `cursor`; the value must be a `kind` (or a timestamp)."""
+    """The sort value and id in `cursor`; the value must be a `kind` (or a timestamp).
+
+    Every part is checked to be a value the database can take: a bigint id, text without
+    NUL, a timestamp with an offset that converts to UTC.
+    """
     try:
+        if len(cursor) > MAX_CURSOR_LENGTH:
+            raise ValueError
         value, row_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not _bigint(row_id):
             raise ValueError
         if timestamp:
             value = datetime.fromisoformat(value)
+            if value.tzinfo is None:
+                raise ValueError  # cursors are made from aware timestamps only
+            value = value.astimezone(UTC)
         elif not (_bigint(value) or _text(value)) or not isinstance(value, kind):
             raise ValueError  # e.g. a cursor of another sort order: a name where a price goes
-    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError):
+    except (binascii.Error, ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         raise InvalidArgument("Malformed cursor.") from None
     return value, row_id
 
@@ -117,7 +127,9 @@ def keyset_page(
         )
         later = forward_side != descending  # rows after `cursor` in the list's own order
         key = tuple_(sort_column, id_column)
-        conditions.append(key > tuple_(value, row_id) if later else key < tuple_(value, row_id))
+        # Bound with the columns' own types, so a bigint travels as a bigint.
+        bound = tuple_(literal(value, sort_column.type), literal(row_id, id_column.type))
+        conditions.append(key > bound if later else key < bound)
     if conditions:
         query = query.where(and_(*conditions))
     order = (sort_column.desc(), id_column.desc()) if scan_descending else (sort_column, id_column)

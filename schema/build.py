@@ -19,12 +19,13 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from schema.errors_format import is_expected
+from schema.errors_format import is_expected, is_unavailable
 from schema.input_errors import InputCheckingExecutor, ValidationErrorCodes
 from schema.limits import MAX_TOKENS, ComplexityRule
 from schema.money import DECIMAL
 from schema.query import Mutation, Query
 from settings import Settings
+from web.failures import log_unavailable
 
 log = logging.getLogger("orderly.graphql")
 # Distinct documents whose parse and validation results are kept (a frontend sends a few
@@ -36,9 +37,13 @@ class OrderlySchema(strawberry.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
-        """Log unexpected errors with their traceback; expected ones are the client's."""
+        """Log unexpected errors with their traceback, an unavailable database once; expected
+        errors are the client's."""
+        unavailable = [e.original_error for e in errors if is_unavailable(e)]
+        if unavailable and unavailable[0] is not None:
+            log_unavailable(unavailable[0])
         for error in errors:
-            if not is_expected(error):
+            if not is_expected(error) and not is_unavailable(error):
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 

@@ -7,9 +7,10 @@ import re
 from typing import Any
 
 from graphql import GraphQLError
-from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 
+from db.failures import is_unavailable as _is_unavailable
 from resolvers.errors import RateLimited, RequestError
+from web.failures import UNAVAILABLE, UNAVAILABLE_DETAIL
 
 log = logging.getLogger("orderly.graphql")
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
@@ -23,8 +24,10 @@ def is_expected(error: GraphQLError) -> bool:
     return original is None or isinstance(original, (RequestError, GraphQLError))
 
 
-def is_pool_timeout(error: GraphQLError) -> bool:
-    return isinstance(error.original_error, PoolTimeoutError)
+def is_unavailable(error: GraphQLError) -> bool:
+    """The database was unreachable, overloaded or too slow for this field: a `503`."""
+    original = error.original_error
+    return original is not None and _is_unavailable(original)
 
 
 def format_error(error: GraphQLError, *, suggestions: bool) -> dict[str, Any]:
@@ -38,6 +41,9 @@ def format_error(error: GraphQLError, *, suggestions: bool) -> dict[str, Any]:
             extensions["retryAfter"] = original.retry_after
     elif isinstance(original, GraphQLError) and original.extensions:
         extensions.update(original.extensions)
+    elif original is not None and _is_unavailable(original):
+        message = UNAVAILABLE_DETAIL
+        extensions = {"code": UNAVAILABLE}
     elif original is not None:
         message = MASKED_MESSAGE
         extensions = {"code": "INTERNAL_SERVER_ERROR"}

@@ -281,12 +281,22 @@ class OrderQueries:
 
 
 async def _order_payload(
-    ctx: Context, change: Callable[[AsyncSession], Awaitable[OrderRow]]
+    info: Info[Context, None], change: Callable[[AsyncSession], Awaitable[OrderRow]]
 ) -> OrderPayload:
-    row, errors = await in_transaction(ctx.app.sessions, change)
-    return OrderPayload(
-        order=Order.from_row(row, ctx) if row is not None else None, user_errors=errors
-    )
+    """Run `change` in one transaction and build the payload from what that transaction
+    read: once it commits, no later read can turn the answer into a failure."""
+    ctx = info.context
+    wanted = selected_names(info)
+
+    async def change_and_preload(db: AsyncSession) -> tuple[OrderRow, Preloaded]:
+        row = await change(db)
+        return row, await preload(db, [row], wanted)
+
+    result, errors = await in_transaction(ctx.app.sessions, change_and_preload)
+    if result is None:
+        return OrderPayload(order=None, user_errors=errors)
+    row, preloaded = result
+    return OrderPayload(order=Order.from_row(row, ctx, preloaded), user_errors=errors)
 
 
 @strawberry.type
@@ -308,7 +318,7 @@ class OrderMutations:
             )  # fmt: skip
             return placed.order
 
-        return await _order_payload(ctx, place)
+        return await _order_payload(info, place)
 
     @strawberry.mutation(extensions=authenticated())
     async def cancel_order(
@@ -319,7 +329,7 @@ class OrderMutations:
         assert viewer is not None  # noqa: S101 - @authenticated
         order_id = from_global_id(id, "Order")
         return await _order_payload(
-            ctx,
+            info,
             lambda db: fulfilment.cancel_order(db, viewer=viewer, order_id=order_id, reason=reason),
         )
 
@@ -334,7 +344,7 @@ class OrderMutations:
         ctx = info.context
         order_id = from_global_id(id, "Order")
         return await _order_payload(
-            ctx,
+            info,
             lambda db: fulfilment.update_order_status(
                 db, viewer=ctx.viewer, order_id=order_id, status=status.value, note=note
             ),

@@ -16,11 +16,13 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from auth.cookies import read_access_cookie
+from db.failures import is_unavailable as is_unavailable_error
 from db.loaders import Loaders
 from resolvers.auth import current_viewer
 from schema.build import build_schema
 from schema.context import Context
-from schema.errors_format import format_error, is_pool_timeout
+from schema.errors_format import format_error, is_unavailable
+from web.failures import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, log_unavailable
 from web.problems import problem_response
 from web.state import AppState
 
@@ -46,6 +48,11 @@ class GraphQLView(GraphQL[Context, None]):
             response = await self.run(request)
         except HTTPException as error:
             response = _http_error(request, error)
+        except Exception as error:
+            if not is_unavailable_error(error):
+                raise
+            log_unavailable(error)
+            response = _unavailable()
         await response(scope, receive, send)
 
     def encode_json(self, data: object) -> bytes:
@@ -88,12 +95,26 @@ class GraphQLView(GraphQL[Context, None]):
             suggestions = not self.state.settings.is_production
             data["errors"] = [format_error(e, suggestions=suggestions) for e in result.errors]
             sub_response = getattr(request.state, "sub_response", None)
-            if sub_response is not None and any(is_pool_timeout(e) for e in result.errors):
+            if sub_response is not None and any(is_unavailable(e) for e in result.errors):
                 sub_response.status_code = 503
-                sub_response.headers["Retry-After"] = "1"
+                sub_response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         if result.extensions:
             data["extensions"] = result.extensions
         return data  # type: ignore[return-value]
+
+
+def _unavailable() -> Response:
+    """The database failed before any field ran (e.g. checking the session)."""
+    body = {
+        "data": None,
+        "errors": [{"message": UNAVAILABLE_DETAIL, "extensions": {"code": UNAVAILABLE}}],
+    }
+    return Response(
+        orjson.dumps(body),
+        status_code=503,
+        media_type="application/json",
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
 
 
 def _http_error(request: Request, error: HTTPException) -> Response:

@@ -64,7 +64,7 @@ async def app(
     yield application
     async with state.engine.begin() as connection:
         await connection.execute(text(f"TRUNCATE {_tables()} RESTART IDENTITY CASCADE"))
-    await state.engine.dispose()
+    await state.close()
 
 
 def _tables() -> str:

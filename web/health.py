@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from web.state import AppState
 
 log = logging.getLogger("orderly.health")
-READINESS_TIMEOUT = 2.0
+READINESS_DEADLINE = 1.0
 
 
 async def healthz(request: Request) -> JSONResponse:
@@ -21,12 +21,13 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 async def readyz(request: Request) -> JSONResponse:
-    """200 when the database answers, 503 when it does not or the process is stopping."""
+    """200 when the database answers within the deadline, 503 when it does not or the process
+    is stopping. The check has a connection of its own: a busy request pool is still ready."""
     state: AppState = request.app.state.orderly
     if state.shutting_down:
         return JSONResponse({"status": "shutting down"}, status_code=503)
     try:
-        async with asyncio.timeout(READINESS_TIMEOUT), state.engine.connect() as connection:
+        async with asyncio.timeout(READINESS_DEADLINE), state.probe.connect() as connection:
             await connection.execute(text("SELECT 1"))
     except Exception as error:  # noqa: BLE001 - any failure means "not ready"
         log.warning("readiness check failed: %s", error.__class__.__name__)

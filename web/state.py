@@ -14,7 +14,13 @@ from settings import Settings
 class AppState:
     settings: Settings
     engine: AsyncEngine
+    probe: AsyncEngine  # one connection of its own for /readyz, so a busy pool is still ready
     sessions: async_sessionmaker[AsyncSession]  # transactions: `async with sessions.begin()`
     reads: async_sessionmaker[AsyncSession]  # autocommit: single reads, no BEGIN/ROLLBACK
     passwords: Passwords
     shutting_down: bool = field(default=False)
+
+    async def close(self) -> None:
+        """Close every database connection this process holds."""
+        await self.engine.dispose()
+        await self.probe.dispose()

@@ -59,4 +59,4 @@ async def secure_client(
         async with httpx.AsyncClient(transport=transport, base_url=SECURE_BASE_URL) as http:
             yield http
     finally:
-        await secure_state.engine.dispose()
+        await secure_state.close()

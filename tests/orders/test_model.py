@@ -306,7 +306,7 @@ def test_random_operation_sequences_keep_stock_and_orders_consistent(
             )
         finally:
             runner.run(harness.close())
-            runner.run(state.engine.dispose())
+            runner.run(state.close())
 
 
 def machine(runner: asyncio.Runner, harness: Harness) -> type[RuleBasedStateMachine]:

@@ -185,7 +185,7 @@ async def test_production_hides_suggestions_introspection_and_graphiql(
         typo = await gql(http, "{ mee { id } }")
         introspection = await gql(http, "{ __schema { types { name } } }")
         page = await http.get("/graphql", headers={"Accept": "text/html"})
-    await app.state.orderly.engine.dispose()
+    await app.state.orderly.close()
     assert typo["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
     assert "Did you mean" not in typo["errors"][0]["message"]
     assert introspection["errors"][0]["extensions"]["code"] == "GRAPHQL_VALIDATION_FAILED"
