@@ -46,6 +46,7 @@ class Settings:
     max_body_bytes: int = 1_048_576
     graphiql: bool = True
     introspection: bool = True
+    graphql_compiler: bool = True
     access_token_ttl: int = 900
     refresh_token_ttl: int = 30 * 24 * 3600
     shutdown_timeout: float = 20.0
@@ -123,6 +124,7 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
         max_body_bytes=_int(environ, "MAX_BODY_BYTES", 1_048_576, low=1024, high=100 * 1_048_576),
         graphiql=_bool(environ, "GRAPHIQL", not production),
         introspection=_bool(environ, "GRAPHQL_INTROSPECTION", not production),
+        graphql_compiler=_bool(environ, "GRAPHQL_COMPILER", True),
         access_token_ttl=_int(environ, "ACCESS_TOKEN_TTL", 900, low=30, high=86_400),
         refresh_token_ttl=_int(
             environ, "REFRESH_TOKEN_TTL", 30 * 86_400, low=300, high=365 * 86_400
