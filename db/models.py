@@ -40,6 +40,17 @@ def _one_of(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
+def _trigram_index(name: str, column: str, *, where: str | None = None) -> Index:
+    """A GIN trigram index: serves `column ILIKE '%term%'` for terms of 3+ characters."""
+    return Index(
+        name,
+        column,
+        postgresql_using="gin",
+        postgresql_ops={column: "gin_trgm_ops"},
+        postgresql_where=text(where) if where else None,
+    )
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -56,6 +67,8 @@ class User(Base):
         CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
         Index("uq_users_lower_email", func.lower(text("email")), unique=True),
         Index("ix_users_created_at_id", "created_at", "id"),
+        _trigram_index("ix_users_name_trgm", "name"),
+        _trigram_index("ix_users_email_trgm", "email"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -114,6 +127,9 @@ class Product(Base):
               postgresql_where=text("archived_at IS NULL")),
         Index("ix_products_live_price_minor_id", "price_minor", "id",
               postgresql_where=text("archived_at IS NULL")),
+        _trigram_index("ix_products_live_name_trgm", "name", where="archived_at IS NULL"),
+        _trigram_index("ix_products_live_description_trgm", "description",
+                       where="archived_at IS NULL"),
     )  # fmt: skip
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
