@@ -205,8 +205,9 @@ async def _run(server: Server, database: DisposableDatabase, products: list[int]
     started = time.monotonic()
     until, settle = started + DURATION, started + DURATION + SETTLE
     shoppers = [_customer(server.url, n, products, ledger, until, settle) for n in range(CUSTOMERS)]
-    faults, *_ = await asyncio.gather(_faults(server, database, started), *shoppers)
-    print("\n".join(faults))  # noqa: T201 - shown with the failure report
+    faults = asyncio.create_task(_faults(server, database, started))
+    await asyncio.gather(*shoppers)
+    print("\n".join(await faults))  # noqa: T201 - shown with the failure report
     return ledger
 
 
