@@ -45,11 +45,14 @@ from web.failures import FailureMiddleware
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from web.security_headers import SecurityHeadersMiddleware
 from web.state import AppState
 from web.supervisor import WorkerStartupError, supervise
 
 log = logging.getLogger("orderly")
 PROJECT_ROOT = Path(__file__).resolve().parent
+# The routes that read the session cookies: guarded against cross-site requests, never cached.
+PRIVATE_PREFIXES = ("/graphql", "/api")
 
 
 def create_app(
@@ -82,16 +85,17 @@ def create_app(
             Route("/readyz", readyz, methods=["GET"]),
             Route("/graphql", graphql, methods=["GET", "POST"]),
             *rest_routes(),
-            *docs_routes(),
+            *(docs_routes() if settings.api_docs else []),
         ],
         middleware=[
             Middleware(RequestIdMiddleware),
+            Middleware(SecurityHeadersMiddleware, private_prefixes=PRIVATE_PREFIXES),
             Middleware(FailureMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(
                 CrossSiteMiddleware,
                 allowed_origins=settings.allowed_origins,
-                protected_prefixes=("/graphql", "/api"),
+                protected_prefixes=PRIVATE_PREFIXES,
             ),
         ],
         exception_handlers={ClientDisconnect: _gone},

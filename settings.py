@@ -45,6 +45,7 @@ class Settings:
     db_statement_timeout_ms: int = 5000
     max_body_bytes: int = 1_048_576
     graphiql: bool = True
+    api_docs: bool = True
     introspection: bool = True
     graphql_compiler: bool = True
     access_token_ttl: int = 900
@@ -123,6 +124,7 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
         ),
         max_body_bytes=_int(environ, "MAX_BODY_BYTES", 1_048_576, low=1024, high=100 * 1_048_576),
         graphiql=_bool(environ, "GRAPHIQL", not production),
+        api_docs=_bool(environ, "API_DOCS", not production),
         introspection=_bool(environ, "GRAPHQL_INTROSPECTION", not production),
         graphql_compiler=_bool(environ, "GRAPHQL_COMPILER", True),
         access_token_ttl=_int(environ, "ACCESS_TOKEN_TTL", 900, low=30, high=86_400),

@@ -11,6 +11,7 @@ from starlette.staticfiles import StaticFiles
 from swagger_ui_bundle import swagger_ui_path
 
 from rest.openapi import openapi_document
+from web.security_headers import page_policy
 
 ASSETS = "/docs/assets"
 
@@ -39,12 +40,14 @@ _PAGE = """<!doctype html>
 
 def docs_routes() -> list[BaseRoute]:
     document = openapi_document()
+    page = _PAGE.format(assets=ASSETS)
+    headers = {"Content-Security-Policy": page_policy(page)}
 
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(document)
 
     async def docs(request: Request) -> HTMLResponse:
-        return HTMLResponse(_PAGE.format(assets=ASSETS))
+        return HTMLResponse(page, headers=headers)
 
     return [
         Route("/openapi.json", openapi, methods=["GET"]),
