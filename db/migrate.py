@@ -6,6 +6,7 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from alembic.script import ScriptDirectory
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -16,6 +17,13 @@ def alembic_config(database_url: str) -> Config:
     # ConfigParser interpolation treats % specially.
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
+
+
+def head_revision() -> str:
+    """The newest migration's revision."""
+    head = ScriptDirectory.from_config(alembic_config("")).get_current_head()
+    assert head is not None  # noqa: S101 - the migrations folder is never empty
+    return head
 
 
 def upgrade(database_url: str, revision: str = "head") -> None:

@@ -7,6 +7,9 @@ from resolvers.errors import InvalidArgument
 
 # The longest text a search must be able to match in full is an email address.
 MAX_SEARCH_LENGTH = MAX_EMAIL_LENGTH
+# The trigram indexes serve a substring search only from three characters on; a shorter term
+# would read every row, so it is refused rather than run.
+MIN_SEARCH_LENGTH = 3
 
 
 def escape_like(value: str) -> str:
@@ -18,7 +21,8 @@ def search_pattern(search: str | None) -> str | None:
     """The ILIKE pattern for a search term, or None when there is nothing to search for.
 
     Refuses (INVALID_INPUT) a term over `MAX_SEARCH_LENGTH` characters, checked before
-    anything else, and one holding NUL, which PostgreSQL text cannot store.
+    anything else, one holding NUL, which PostgreSQL text cannot store, and one shorter than
+    `MIN_SEARCH_LENGTH` characters once trimmed. A blank term searches for nothing.
     """
     if search is None:
         return None
@@ -27,4 +31,8 @@ def search_pattern(search: str | None) -> str | None:
     if "\x00" in search:
         raise InvalidArgument("search must not contain NUL characters.")
     term = search.strip()
-    return f"%{escape_like(term)}%" if term else None
+    if not term:
+        return None
+    if len(term) < MIN_SEARCH_LENGTH:
+        raise InvalidArgument(f"search must be at least {MIN_SEARCH_LENGTH} characters.")
+    return f"%{escape_like(term)}%"

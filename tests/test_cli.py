@@ -12,6 +12,7 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
+from db import migrate
 from tests.database import recreate_database
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -70,7 +71,7 @@ def test_migrate_builds_the_schema(cli_database: str, tmp_path: Path) -> None:
     result = run_cli("migrate", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
     assert result.returncode == 0, result.stderr
     version = fetch(cli_database, "SELECT version_num FROM alembic_version")
-    assert [row["version_num"] for row in version] == ["0001"]
+    assert [row["version_num"] for row in version] == [migrate.head_revision()]
 
 
 def test_create_admin_then_promote(cli_database: str, tmp_path: Path) -> None:
