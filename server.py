@@ -253,6 +253,8 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "server_header": False,
         "proxy_headers": True,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
+        "http": "web.http_protocol:HeaderLimitedProtocol",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
     }
     drain = settings.shutdown_drain
     try:

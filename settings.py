@@ -44,6 +44,7 @@ class Settings:
     db_pool_timeout: float = 5.0
     db_statement_timeout_ms: int = 5000
     max_body_bytes: int = 1_048_576
+    max_header_bytes: int = 16_384
     graphiql: bool = True
     api_docs: bool = True
     introspection: bool = True
@@ -93,7 +94,8 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
 
     port = _int(environ, "PORT", 8000, low=1, high=65535)
     host = environ.get("HOST", "127.0.0.1")
-    default_origins = "" if production else f"http://{host}:{port},http://localhost:{port}"
+    own = f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL
+    default_origins = "" if production else f"http://{own}:{port},http://localhost:{port}"
     origins = tuple(
         o.strip().rstrip("/")
         for o in environ.get("ALLOWED_ORIGINS", default_origins).split(",")
@@ -123,6 +125,7 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
             environ, "DB_STATEMENT_TIMEOUT_MS", 5000, low=0, high=3_600_000
         ),
         max_body_bytes=_int(environ, "MAX_BODY_BYTES", 1_048_576, low=1024, high=100 * 1_048_576),
+        max_header_bytes=_int(environ, "MAX_HEADER_BYTES", 16_384, low=4096, high=1_048_576),
         graphiql=_bool(environ, "GRAPHIQL", not production),
         api_docs=_bool(environ, "API_DOCS", not production),
         introspection=_bool(environ, "GRAPHQL_INTROSPECTION", not production),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -16,6 +19,9 @@ AUDIENCE = "orderly-api"
 ACCESS_TYPE = "access"
 LEEWAY_SECONDS = 10
 REQUIRED_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "typ")
+# Compact JWS: three unpadded base64url segments. The decoder is lenient (padding, stray
+# trailing bits), which would let one signature be written several ways.
+_COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,14 @@ def issue_access_token(
 
 
 def read_access_token(secret: str, token: str) -> AccessClaims | None:
-    """The claims of a valid access token, or None for anything forged, stale or malformed."""
+    """The claims of a valid access token, or None for anything forged, stale or malformed.
+
+    Only the one canonical spelling of a token is valid: no padding, no other encoding of
+    the same signature bytes.
+    """
+    compact = _COMPACT.fullmatch(token)
+    if compact is None or not _canonical_base64url(compact.group(1)):
+        return None
     try:
         claims = jwt.decode(
             token,
@@ -67,6 +80,14 @@ def read_access_token(secret: str, token: str) -> AccessClaims | None:
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None
     return AccessClaims(user_id=user_id, session_id=session_id)
+
+
+def _canonical_base64url(segment: str) -> bool:
+    try:
+        raw = base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode() == segment
 
 
 def new_refresh_token() -> str:

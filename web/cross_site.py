@@ -3,7 +3,10 @@
 - a POST must carry `Content-Type: application/json` (a browser cannot send that cross-site
   without a CORS preflight, which this server never grants), and so must a PUT, PATCH or
   DELETE that has a body: 415;
-- a request whose `Origin` is present and neither allowed nor this server's own: 403.
+- a request whose `Origin` is present and not one of the configured allowed origins (in
+  development, by default, the server's own): 403. The origin is compared, scheme and port
+  included, with configuration only, never with the request's own `Host`, which whoever
+  sends the request controls (a DNS-rebinding page sends a matching pair).
 
 Mutations over GET are refused by the GraphQL endpoint itself (405).
 """
@@ -11,7 +14,6 @@ Mutations over GET are refused by the GraphQL endpoint itself (405).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from urllib.parse import urlsplit
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -34,7 +36,7 @@ class CrossSiteMiddleware:
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         origin = headers.get("origin")
-        if origin is not None and not self._origin_allowed(origin, headers.get("host")):
+        if origin is not None and origin.rstrip("/").lower() not in self.allowed:
             response = problem_response(
                 403, "FORBIDDEN", "Requests from this origin are not allowed."
             )
@@ -50,15 +52,6 @@ class CrossSiteMiddleware:
             await response(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-    def _origin_allowed(self, origin: str, host: str | None) -> bool:
-        normalized = origin.rstrip("/").lower()
-        if normalized in self.allowed:
-            return True
-        parts = urlsplit(normalized)
-        return (
-            host is not None and parts.scheme in ("http", "https") and parts.netloc == host.lower()
-        )
 
 
 def _needs_json(method: str, headers: dict[str, str]) -> bool:

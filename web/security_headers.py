@@ -37,13 +37,14 @@ class SecurityHeadersMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = _secured(list(message.get("headers", [])), private=private)
+                message["headers"] = secured(list(message.get("headers", [])), private=private)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
 
 
-def _secured(headers: list[tuple[bytes, bytes]], *, private: bool) -> list[tuple[bytes, bytes]]:
+def secured(headers: list[tuple[bytes, bytes]], *, private: bool) -> list[tuple[bytes, bytes]]:
+    """`headers` of a response with the headers above added (or put in place)."""
     replaced = {name for name, _ in _ALWAYS} | ({b"cache-control"} if private else set())
     names = {name.lower() for name, _ in headers}
     html = any(
