@@ -26,7 +26,7 @@ class OrderSortField(Enum):
     TOTAL = "TOTAL"
 
 
-_SORT_COLUMNS = {
+SORT_COLUMNS = {
     OrderSortField.CREATED_AT: Order.created_at,
     OrderSortField.TOTAL: Order.total_minor,
 }
@@ -52,7 +52,8 @@ async def get_order(db: AsyncSession, *, viewer: Viewer | None, order_id: int) -
     return order if order is not None and visible_to(viewer, order) else None
 
 
-def _filtered(viewer: Viewer | None, query: OrderQuery) -> Select[Order] | None:
+def visible_orders(viewer: Viewer | None, query: OrderQuery) -> Select[Order] | None:
+    """The orders `viewer` may see that match `query`, unordered; None when none can match."""
     if viewer is None:
         return None
     statement = select(Order)
@@ -78,10 +79,10 @@ async def list_orders(
 ) -> Page[Order]:
     """The orders the viewer may see (their own; an admin's: all), filtered and sorted."""
     page.size()  # validate the page request even when the list is empty
-    statement = _filtered(viewer, query)
+    statement = visible_orders(viewer, query)
     if statement is None:
         return Page([], [], has_next_page=False, has_previous_page=False)
-    column = _SORT_COLUMNS[query.sort]
+    column = SORT_COLUMNS[query.sort]
     return await fetch_page(
         db,
         statement,
@@ -95,7 +96,7 @@ async def list_orders(
 
 async def count_orders(db: AsyncSession, *, viewer: Viewer | None, query: OrderQuery) -> int:
     """How many orders `list_orders` would list across all pages."""
-    statement = _filtered(viewer, query)
+    statement = visible_orders(viewer, query)
     if statement is None:
         return 0
     # Keep the FROM even when no condition names the table (an admin's unfiltered list).

@@ -29,7 +29,7 @@ class ProductSortField(Enum):
     CREATED_AT = "CREATED_AT"
 
 
-_SORT_COLUMNS = {
+SORT_COLUMNS = {
     ProductSortField.NAME: Product.name,
     ProductSortField.PRICE: Product.price_minor,
     ProductSortField.CREATED_AT: Product.created_at,
@@ -75,7 +75,8 @@ def _bound(amount: Decimal | None, digits: int, name: str) -> int | None:
         ) from None
 
 
-def _filtered(query: ProductQuery, digits: int) -> Select[Product]:
+def filtered_products(query: ProductQuery, digits: int) -> Select[Product]:
+    """Live products matching `query` (prices in minor units of `digits`), unordered."""
     statement = select(Product).where(Product.archived_at.is_(None))
     pattern = search_pattern(query.search)
     if pattern is not None:
@@ -97,10 +98,10 @@ async def list_products(
     db: AsyncSession, *, query: ProductQuery, page: PageRequest, currency_digits: int
 ) -> Page[Product]:
     """Live products, filtered and sorted, one keyset page at a time."""
-    column = _SORT_COLUMNS[query.sort]
+    column = SORT_COLUMNS[query.sort]
     return await fetch_page(
         db,
-        _filtered(query, currency_digits),
+        filtered_products(query, currency_digits),
         sort_column=column,
         id_column=Product.id,
         descending=query.descending,
@@ -111,7 +112,7 @@ async def list_products(
 
 async def count_products(db: AsyncSession, *, query: ProductQuery, currency_digits: int) -> int:
     """How many live products match `query`."""
-    statement = _filtered(query, currency_digits).with_only_columns(func.count())
+    statement = filtered_products(query, currency_digits).with_only_columns(func.count())
     return int(await db.scalar(statement) or 0)
 
 

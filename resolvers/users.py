@@ -34,7 +34,8 @@ async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> list[User | None
     return [found.get(key) for key in ids]
 
 
-def _filtered(search: str | None, role: Role | None) -> Select[User]:
+def filtered_users(search: str | None, role: Role | None) -> Select[User]:
+    """Users matching a search on email or name and a role, unordered."""
     query = select(User)
     pattern = search_pattern(search)
     if pattern is not None:
@@ -56,7 +57,7 @@ async def list_users(
     require_admin(viewer)
     return await fetch_page(
         db,
-        _filtered(search, role),
+        filtered_users(search, role),
         sort_column=User.created_at,
         id_column=User.id,
         descending=True,
@@ -71,7 +72,7 @@ async def count_users(
     """Admin only: how many users `list_users` would list across all pages."""
     require_admin(viewer)
     # keep FROM users: without a filter, count() alone would select from nothing (= 1)
-    query = _filtered(search, role).with_only_columns(func.count(), maintain_column_froms=True)
+    query = filtered_users(search, role).with_only_columns(func.count(), maintain_column_froms=True)
     return int(await db.scalar(query) or 0)
 
 

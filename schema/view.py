@@ -16,10 +16,12 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
 from auth.cookies import read_access_cookie
+from auth.viewer import Viewer
 from db.failures import is_unavailable as is_unavailable_error
 from db.loaders import Loaders
 from resolvers.auth import current_viewer
 from schema.build import build_schema
+from schema.compiled.runner import CompiledReads
 from schema.context import Context
 from schema.errors_format import format_error, is_unavailable
 from web.failures import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, log_unavailable
@@ -39,6 +41,9 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.state = state
+        self.compiled = (
+            CompiledReads(self.schema, state) if state.settings.graphql_compiler else None
+        )
         # The page loads its scripts and styles from a CDN; the policy allows exactly those.
         self.ide_headers = {"Content-Security-Policy": page_policy(self.graphql_ide_html)}
 
@@ -51,7 +56,7 @@ class GraphQLView(GraphQL[Context, None]):
             return
         request = Request(scope=scope, receive=receive)
         try:
-            response = await self.run(request)
+            response = await self._compiled(request) or await self.run(request)
         except HTTPException as error:
             response = _http_error(request, error)
         except Exception as error:
@@ -63,6 +68,44 @@ class GraphQLView(GraphQL[Context, None]):
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
+
+    async def _compiled(self, request: Request) -> Response | None:
+        """The answer of the compiled read path, or None for the standard executor."""
+        if self.compiled is None:
+            return None
+        payload = await self._payload(request)
+        if payload is None:
+            return None
+        body = await self.compiled.answer(payload, await self._viewer(request))
+        return None if body is None else Response(body, media_type="application/json")
+
+    async def _payload(self, request: Request) -> dict[str, Any] | None:
+        """The request's query, variables and operation name, when it is a plain JSON POST
+        or a GET for a query; anything else (and any malformed body) is the executor's."""
+        try:
+            if request.method == "POST":
+                if request.headers.get("content-type", "").split(";")[0] != "application/json":
+                    return None
+                return self.parse_json(await request.body())
+            params = request.query_params
+            if "query" not in params or "text/html" in request.headers.get("accept", ""):
+                return None
+            variables = params.get("variables")
+            return {
+                "query": params["query"],
+                "operationName": params.get("operationName"),
+                "variables": self.parse_json(variables) if variables else None,
+            }
+        except HTTPException:
+            return None
+
+    async def _viewer(self, request: Request) -> Viewer | None:
+        """The signed-in user, looked up once per request whichever path answers."""
+        if not hasattr(request.state, "viewer"):
+            token = read_access_cookie(request, self.state.settings)
+            request.state.viewer = await current_viewer(self.state, token)
+        viewer: Viewer | None = request.state.viewer
+        return viewer
 
     def parse_json(self, data: str | bytes) -> dict[str, Any]:
         """The request body (or the `variables` of a GET) as a JSON object, or a 400.
@@ -84,7 +127,7 @@ class GraphQLView(GraphQL[Context, None]):
         assert isinstance(request, Request)  # noqa: S101 - subscriptions are not served
         assert isinstance(response, Response)  # noqa: S101
         request.state.sub_response = response
-        viewer = await current_viewer(self.state, read_access_cookie(request, self.state.settings))
+        viewer = await self._viewer(request)
         return Context(
             request=request,
             response=response,

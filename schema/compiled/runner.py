@@ -1,0 +1,109 @@
+"""Answering query operations with one SQL statement, or handing them to the executor.
+
+`CompiledReads.answer` takes a request the GraphQL endpoint received. A document is parsed
+and validated under the same rules and limits as the standard path, then planned once per
+document and operation name (bounded cache). Per request it coerces the variables, builds
+the statement for the viewer and runs it; PostgreSQL returns the response's `data` as JSON
+text, which becomes the response body without being decoded. Whatever the plan does not
+cover, or would answer with an error, returns None before any SQL runs: the standard
+executor then answers, and the reason is logged at DEBUG and counted.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter, OrderedDict
+from typing import Any
+
+from graphql import GraphQLError, parse, validate
+from graphql.execution.values import get_variable_values
+from graphql.validation import specified_rules
+from sqlalchemy.dialects import postgresql
+from strawberry import Schema
+from strawberry.schema.base import BaseSchema
+
+from auth.viewer import Viewer
+from schema.compiled.build import Builder, Fallback
+from schema.compiled.plan import Plan, Unsupported, plan_operation
+from schema.limits import MAX_TOKENS, ComplexityRule
+from settings import Settings
+from web.state import AppState
+
+log = logging.getLogger("orderly.compiled")
+PLAN_CACHE_SIZE = 512
+RESPONSE_PREFIX = b'{"data":'
+
+
+class CompiledReads:
+    """The compiled read path of one GraphQL schema."""
+
+    def __init__(self, schema: BaseSchema, state: AppState) -> None:
+        assert isinstance(schema, Schema)  # noqa: S101 - the schema build_schema makes
+        self.schema = schema
+        self.state = state
+        self.settings: Settings = state.settings
+        self.fallbacks: Counter[str] = Counter()
+        self.compiled = 0
+        self._plans: OrderedDict[tuple[str, str | None], Plan | str] = OrderedDict()
+        self._rules = [*specified_rules, ComplexityRule]
+
+    def plan(self, query: str, operation_name: str | None) -> Plan | str:
+        """The plan for a document and operation, or why there is none (cached)."""
+        key = (query, operation_name)
+        cached = self._plans.get(key)
+        if cached is not None:
+            self._plans.move_to_end(key)
+            return cached
+        planned = self._make_plan(query, operation_name)
+        self._plans[key] = planned
+        if len(self._plans) > PLAN_CACHE_SIZE:
+            self._plans.popitem(last=False)
+        return planned
+
+    def _make_plan(self, query: str, operation_name: str | None) -> Plan | str:
+        graphql_schema = self.schema._schema
+        try:
+            document = parse(query, max_tokens=MAX_TOKENS)
+        except GraphQLError:
+            return "syntax error"
+        if validate(graphql_schema, document, self._rules):
+            return "invalid document"
+        try:
+            return plan_operation(graphql_schema, document, operation_name)
+        except Unsupported as reason:
+            return str(reason)
+
+    async def answer(self, payload: dict[str, Any], viewer: Viewer | None) -> bytes | None:
+        """The response body for this request, or None to use the standard executor."""
+        query = payload.get("query")
+        operation_name = payload.get("operationName")
+        variables = payload.get("variables")
+        if not isinstance(query, str) or not isinstance(operation_name, str | None):
+            return self._fall_back("not a single query")
+        if variables is not None and not isinstance(variables, dict):
+            return self._fall_back("variables not an object")
+        plan = self.plan(query, operation_name)
+        if isinstance(plan, str):
+            return self._fall_back(plan)
+        coerced = get_variable_values(
+            plan.schema, plan.operation.variable_definitions or (), variables or {}
+        )
+        if isinstance(coerced, list):
+            return self._fall_back("variables do not coerce")
+        builder = Builder(self.schema, self.settings, viewer, coerced)
+        try:
+            statement = builder.statement(plan.fields(coerced))
+        except (Fallback, Unsupported) as reason:
+            return self._fall_back(str(reason))
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("compiled %s", statement.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+        async with self.state.reads() as db:
+            data = await db.scalar(statement)
+        self.compiled += 1
+        return RESPONSE_PREFIX + str(data).encode() + b"}"
+
+    def _fall_back(self, reason: str) -> bytes | None:
+        """Count and log why the standard executor answers; None, for it to do so."""
+        self.fallbacks[reason] += 1
+        log.debug("standard executor: %s", reason)
+        return None
