@@ -88,6 +88,8 @@ async def test_a_product_search_uses_the_trigram_indexes(
 async def _insert_catalogue(state: AppState, *, rows: int) -> None:
     """`rows` products, one of them the only one whose name holds "quartz"; then ANALYZE."""
     async with state.engine.begin() as connection:
+        # Loading test data is not a request: the API's statement timeout does not apply.
+        await connection.execute(text("SET LOCAL statement_timeout = 0"))
         await connection.execute(
             text("""
                 INSERT INTO products (name, description, price_minor, stock)
