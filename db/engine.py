@@ -46,6 +46,8 @@ def create_engine(
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
+        # Errors quote the statement, never its values: they are the clients' data.
+        hide_parameters=True,
         connect_args={
             "timeout": settings.db_pool_timeout,
             "command_timeout": statement_timeout + COMMAND_TIMEOUT_MARGIN

@@ -19,7 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
-from schema.errors_format import is_expected, is_unavailable
+from schema.errors_format import format_error, is_expected, is_unavailable
 from schema.input_errors import InputCheckingExecutor, ValidationErrorCodes
 from schema.limits import MAX_TOKENS, ComplexityRule
 from schema.money import DECIMAL
@@ -43,7 +43,10 @@ class OrderlySchema(strawberry.Schema):
         if unavailable and unavailable[0] is not None:
             log_unavailable(unavailable[0])
         for error in errors:
-            if not is_expected(error) and not is_unavailable(error):
+            if is_expected(error):
+                code = format_error(error, suggestions=False)["extensions"]["code"]
+                log.info("client error %s at %s: %s", code, error.path, error.message[:200])
+            elif not is_unavailable(error):
                 log.error("unexpected error in %s", error.path, exc_info=error.original_error)
 
 

@@ -1,11 +1,13 @@
 """Log configuration: readable lines in development, JSON lines in production.
 
-Every record carries the id of the request being served (or "-").
+Every record carries the id of the request being served (or "-"). Nothing a client sends
+can start a line of its own: JSON escapes control characters, and so does the text format.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -13,6 +15,20 @@ from datetime import UTC, datetime
 import orjson
 
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
+# C0 and C1 control characters and the Unicode line and paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def escape_controls(text: str) -> str:
+    """`text` with every control character written as a Python escape (`\\n`, `\\x1b`)."""
+    return _CONTROL.sub(lambda match: match.group().encode("unicode_escape").decode(), text)
+
+
+class TextFormatter(logging.Formatter):
+    """One record, one line (a traceback follows on lines of its own)."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        return escape_controls(super().formatMessage(record))
 
 
 class RequestIdFilter(logging.Filter):
@@ -46,7 +62,7 @@ def configure_logging(level: str, *, json_lines: bool) -> None:
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter(
+            TextFormatter(
                 "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s",
                 datefmt="%H:%M:%S",
             )
