@@ -2,7 +2,8 @@
 
 uv run server.py [serve]          run the API (embedded PostgreSQL when DATABASE_URL is unset)
 uv run server.py migrate          apply the database migrations
-uv run server.py create-admin     create an administrator (or promote an existing user)
+uv run server.py create-admin     create a new administrator account
+uv run server.py promote          make an existing account an administrator
 uv run server.py seed-demo        load the demo catalogue and accounts into an empty database
 uv run server.py export-schema    write schema.graphql from the code
 """
@@ -295,7 +296,7 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
-    from resolvers.admin_bootstrap import create_or_promote_admin
+    from resolvers.admin_bootstrap import create_admin
     from resolvers.errors import BusinessError
 
     password = os.environ.get("ORDERLY_ADMIN_PASSWORD")
@@ -306,12 +307,12 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
         engine = create_engine(settings, url)
         try:
             async with create_session_factory(engine).begin() as session:
-                user, created = await create_or_promote_admin(
+                user = await create_admin(
                     session, Passwords(), email=args.email, name=args.name, password=password
                 )
         finally:
             await engine.dispose()
-        print(f"{'created' if created else 'promoted'} administrator {user.email}")
+        print(f"created administrator {_printable(user.email)} (id {user.id})")
 
     if password is None and sys.stdin.isatty():
         password = getpass.getpass("Password for the new administrator: ")
@@ -319,8 +320,87 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
         _run(run())
     except BusinessError as error:
         for problem in error.problems:
+            print(f"error: {_printable(problem.message)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _printable(value: str, limit: int = 200) -> str:
+    """`value` safe for a terminal: non-printable characters escaped, long text cut."""
+    shown = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in value[:limit])
+    return shown + ("..." if len(value) > limit else "")
+
+
+def _describe(account: Any) -> list[str]:
+    """What an operator sees of an account before promoting it."""
+    email = _printable(account.email)
+    if not account.email.isascii():
+        email += f"  (as code points: {ascii(account.email)})"
+    lines = [
+        f"id:       {account.id}",
+        f"email:    {email}",
+        f"name:     {_printable(account.name)}",
+        f"role:     {account.role}",
+        f"created:  {account.created_at.isoformat(timespec='seconds')}",
+        f"recent sign-ins (newest first, at most {len(account.sign_ins) or 'none'}):",
+    ]
+    for sign_in in account.sign_ins:
+        lines.append(
+            f"  {sign_in.started_at.isoformat(timespec='seconds')}"
+            f"  from {_printable(sign_in.address or 'unknown address')}"
+            f"  {_printable(sign_in.user_agent or 'unknown user agent')}"
+            + ("  (ended)" if sign_in.ended else "")
+        )
+    if not account.sign_ins:
+        lines.append("  none")
+    return lines
+
+
+def cmd_promote(settings: Settings, args: argparse.Namespace) -> int:
+    from resolvers.admin_bootstrap import AccountSummary, find_account, promote_to_admin
+    from resolvers.errors import BusinessError
+
+    url, _ = _database(settings)
+    migrate.upgrade(url)
+
+    async def in_transaction(work: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
+        engine = create_engine(settings, url)
+        try:
+            async with create_session_factory(engine).begin() as session:
+                return await work(session)
+        finally:
+            await engine.dispose()
+
+    async def find(session: Any) -> AccountSummary | None:
+        return await find_account(session, email=args.email)
+
+    account: AccountSummary | None = _run(in_transaction(find))
+    if account is None:
+        print(f"error: no account has the email {_printable(args.email)}", file=sys.stderr)
+        return 2
+    print("\n".join(_describe(account)))
+    if account.role == "ADMIN":
+        print("already an administrator; nothing changed")
+        return 0
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print("error: not confirmed; run again with --yes to promote", file=sys.stderr)
+            return 2
+        answer = input(f"Make account {account.id} an administrator? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("not promoted")
+            return 1
+
+    async def promote(session: Any) -> None:
+        await promote_to_admin(session, user_id=account.id, email=account.email)
+
+    try:
+        _run(in_transaction(promote))
+    except BusinessError as error:
+        for problem in error.problems:
             print(f"error: {problem.message}", file=sys.stderr)
         return 2
+    print(f"promoted account {account.id} to administrator; its sessions were ended")
     return 0
 
 
@@ -348,13 +428,25 @@ def build_parser() -> argparse.ArgumentParser:
     migrate_cmd.set_defaults(handler=cmd_migrate)
     admin = commands.add_parser(
         "create-admin",
-        help="create an administrator, or promote an existing user with that email",
-        description="The password comes from ORDERLY_ADMIN_PASSWORD when set, otherwise from "
-        "a prompt. An existing user with the email is promoted and keeps their password.",
+        help="create a new administrator account",
+        description="Creates a new account with the ADMIN role. The password comes from "
+        "ORDERLY_ADMIN_PASSWORD when set, otherwise from a prompt. When an account with the "
+        "email (compared case- and width-insensitively) already exists, nothing changes and "
+        "the command fails: see `promote`.",
     )
     admin.add_argument("--email", required=True)
     admin.add_argument("--name", required=True)
     admin.set_defaults(handler=cmd_create_admin)
+    promote = commands.add_parser(
+        "promote",
+        help="make an existing account an administrator",
+        description="Shows the account with the email (id, name, creation time and recent "
+        "sign-ins: when, from which address, with which user agent), asks for confirmation, "
+        "then gives it the ADMIN role and ends its sessions.",
+    )
+    promote.add_argument("--email", required=True)
+    promote.add_argument("--yes", action="store_true", help="promote without asking")
+    promote.set_defaults(handler=cmd_promote)
     seed = commands.add_parser(
         "seed-demo", help="add demo products and accounts to an empty database"
     )

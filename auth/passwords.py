@@ -1,9 +1,15 @@
-"""Argon2id password hashing, run off the event loop with bounded concurrency."""
+"""Argon2id password hashing, run off the event loop with bounded concurrency.
+
+Passwords are hashed in their NFKC form, so that the same characters typed on another
+keyboard or system (composed or decomposed accents, fullwidth forms) sign in alike.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import secrets
+import unicodedata
+from dataclasses import dataclass
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -14,6 +20,26 @@ TIME_COST = 2
 PARALLELISM = 1
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+
+
+def normalize_password(password: str) -> str:
+    """The form of a password that is hashed and checked: NFKC."""
+    return unicodedata.normalize("NFKC", password)
+
+
+@dataclass(frozen=True, slots=True)
+class Verification:
+    """The outcome of `Passwords.verify`; true when the password matched.
+
+    `legacy` is set when only the password as typed matched, not its NFKC form: the hash
+    predates normalisation and should be replaced by one of the normalised form.
+    """
+
+    matched: bool
+    legacy: bool = False
+
+    def __bool__(self) -> bool:
+        return self.matched
 
 
 class Passwords:
@@ -48,25 +74,32 @@ class Passwords:
         return self._slots
 
     def hash_sync(self, password: str) -> str:
-        """Hash a password on the calling thread (command-line use)."""
-        return self._hasher.hash(password)
+        """Hash a password's NFKC form on the calling thread (command-line use)."""
+        return self._hasher.hash(normalize_password(password))
 
     async def hash(self, password: str) -> str:
-        """Hash a password in a worker thread."""
+        """Hash a password's NFKC form in a worker thread."""
         async with self._semaphore():
-            return await asyncio.to_thread(self._hasher.hash, password)
+            return await asyncio.to_thread(self._hasher.hash, normalize_password(password))
 
-    async def verify(self, password_hash: str | None, password: str) -> bool:
+    async def verify(self, password_hash: str | None, password: str) -> Verification:
         """Check `password` against `password_hash`; `None` verifies against a dummy hash.
 
-        Either way exactly one Argon2 verification runs, so an unknown account costs the
-        same time as a wrong password.
+        The NFKC form is tried first; a password that NFKC changes is then tried as typed,
+        for hashes made before passwords were normalised (`legacy` in the result). How many
+        Argon2 verifications run depends on the password alone, never on the account, so
+        an unknown account costs the same time as a wrong password.
         """
         target = password_hash if password_hash is not None else self._dummy_hash
-        async with self._semaphore():
-            self.verifications += 1
-            ok = await asyncio.to_thread(self._verify, target, password)
-        return ok and password_hash is not None
+        normalized = normalize_password(password)
+        candidates = [normalized] if normalized == password else [normalized, password]
+        for attempt, candidate in enumerate(candidates):
+            async with self._semaphore():
+                self.verifications += 1
+                ok = await asyncio.to_thread(self._verify, target, candidate)
+            if ok and password_hash is not None:
+                return Verification(matched=True, legacy=attempt > 0)
+        return Verification(matched=False)
 
     def _verify(self, password_hash: str, password: str) -> bool:
         try:

@@ -46,11 +46,12 @@ class DataSet:
 
 
 _USERS = """
-INSERT INTO users (id, email, name, role, password_hash, created_at, updated_at)
+INSERT INTO users (id, email, email_key, name, role, password_hash, created_at, updated_at)
 OVERRIDING SYSTEM VALUE
-SELECT 1, $3, 'Bench Admin', 'ADMIN', $1, $4::timestamptz, $4::timestamptz
+SELECT 1, $3, lower($3), 'Bench Admin', 'ADMIN', $1, $4::timestamptz, $4::timestamptz
 UNION ALL
-SELECT 1 + i, 'customer' || i || '@bench.test', 'Customer ' || i, 'CLIENT', $1,
+SELECT 1 + i, 'customer' || i || '@bench.test', 'customer' || i || '@bench.test',
+       'Customer ' || i, 'CLIENT', $1,
        $4::timestamptz + i * interval '1 second', $4::timestamptz + i * interval '1 second'
 FROM generate_series(1, $2::int) AS i
 """

@@ -65,14 +65,16 @@ class User(Base):
         CheckConstraint(_one_of("role", ROLES), name="role"),
         CheckConstraint("length(email) BETWEEN 3 AND 320", name="email_length"),
         CheckConstraint("length(name) BETWEEN 1 AND 200", name="name_length"),
-        Index("uq_users_lower_email", func.lower(text("email")), unique=True),
+        # emails are compared in one form, NFKC then case-folded (resolvers.accounts.email_key)
+        Index("uq_users_email_key", "email_key", unique=True),
         Index("ix_users_created_at_id", "created_at", "id"),
         _trigram_index("ix_users_name_trgm", "name"),
-        _trigram_index("ix_users_email_trgm", "email"),
+        _trigram_index("ix_users_email_key_trgm", "email_key"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     email: Mapped[str] = mapped_column(Text)
+    email_key: Mapped[str] = mapped_column(Text)
     name: Mapped[str] = mapped_column(Text)
     role: Mapped[str] = mapped_column(Text, server_default="CLIENT")
     password_hash: Mapped[str] = mapped_column(Text)

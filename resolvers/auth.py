@@ -16,6 +16,7 @@ from auth.viewer import Viewer
 from db.models import User
 from resolvers.accounts import (
     MAX_EMAIL_LENGTH,
+    email_key,
     email_problems,
     name_problems,
     normalize_email,
@@ -30,9 +31,9 @@ EMAIL_TOO_LONG = Problem(
 )
 
 _INSERT_USER = text("""
-    INSERT INTO users (email, name, role, password_hash)
-    VALUES (:email, :name, 'CLIENT', :password_hash)
-    ON CONFLICT ((lower(email))) DO NOTHING
+    INSERT INTO users (email, email_key, name, role, password_hash)
+    VALUES (:email, :email_key, :name, 'CLIENT', :password_hash)
+    ON CONFLICT (email_key) DO NOTHING
     RETURNING id
 """)
 
@@ -66,16 +67,18 @@ async def register(
     app: AppState, *, email: str, password: str, name: str, client: ClientInfo
 ) -> SignedIn:
     """Create a CLIENT account and sign it in."""
-    email = normalize_email(email)
     problems = email_problems(email) + name_problems(name)
-    problems += password_problems(password, email=email, name=name)
+    email = normalize_email(email)
+    problems += await password_problems(password, email=email, name=name)
     if problems:
         raise BusinessError(problems)
     password_hash = await app.passwords.hash(password)
     async with app.sessions.begin() as db:
         user_id = await db.scalar(
-            _INSERT_USER, {"email": email, "name": name.strip(), "password_hash": password_hash}
-        )
+            _INSERT_USER,
+            {"email": email, "email_key": email_key(email), "name": name.strip(),
+             "password_hash": password_hash},
+        )  # fmt: skip
         if user_id is None:
             raise BusinessError.one(
                 "EMAIL_TAKEN", "An account with this email already exists.", ["email"]
@@ -98,13 +101,13 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
     async with app.sessions.begin() as db:
         window = await throttle.count_attempt(db, email=email, address=client.address, now=now)
     async with app.reads() as db:
-        user = await db.scalar(select(User).where(func.lower(User.email) == email.lower()))
+        user = await db.scalar(select(User).where(User.email_key == email_key(email)))
     valid = await app.passwords.verify(user.password_hash if user else None, password)
     if user is None or not valid:
         raise BusinessError([INVALID_CREDENTIALS])
     new_hash = (
         await app.passwords.hash(password)
-        if app.passwords.needs_rehash(user.password_hash)
+        if valid.legacy or app.passwords.needs_rehash(user.password_hash)
         else None
     )
     async with app.sessions.begin() as db:  # its own transaction: the counter row is shared
@@ -168,8 +171,12 @@ async def change_password(
         )
     async with app.sessions.begin() as db:
         await throttle.give_back(db, email=viewer.email, address=client.address, start=window)
-    problems = password_problems(
-        new_password, email=user.email, name=user.name, field=("newPassword",)
+    problems = await password_problems(
+        new_password,
+        email=user.email,
+        name=user.name,
+        current=current_password,
+        field=("newPassword",),
     )
     if problems:
         raise BusinessError(problems)

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.passwords import Passwords
 from db.models import Product, User
+from resolvers.accounts import email_key
 
 DEMO_PRODUCTS = (
     ("Espresso beans, 1 kg", "Dark roast, single origin, whole beans.", 2450, 40),
@@ -44,6 +45,7 @@ async def seed_demo_data(session: AsyncSession, passwords: Passwords) -> list[De
         session.add(
             User(
                 email=account.email,
+                email_key=email_key(account.email),
                 name="Demo " + account.role.title(),
                 role=account.role,
                 password_hash=await passwords.hash(account.password),

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import sessions as store
 from auth.viewer import Role, Viewer
 from db.models import User
+from resolvers.accounts import email_key
 from resolvers.errors import BusinessError, Forbidden
 from resolvers.pagination import Page, PageRequest, fetch_page
 from resolvers.text import search_pattern
@@ -38,8 +39,10 @@ def filtered_users(search: str | None, role: Role | None) -> Select[User]:
     """Users matching a search on email or name and a role, unordered."""
     query = select(User)
     pattern = search_pattern(search)
-    if pattern is not None:
-        query = query.where(or_(User.email.ilike(pattern), User.name.ilike(pattern)))
+    if pattern is not None and search is not None:
+        # emails match in the form they are compared in: `ＢＯＢ` finds bob@example.com
+        key_pattern = search_pattern(email_key(search)) or pattern
+        query = query.where(or_(User.email_key.ilike(key_pattern), User.name.ilike(pattern)))
     if role is not None:
         query = query.where(User.role == role.value)
     return query

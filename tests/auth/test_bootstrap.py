@@ -1,4 +1,4 @@
-"""The first administrator, created by `server.py create-admin`, signs in over HTTP."""
+"""Administrators made by `server.py create-admin` and `promote` sign in over HTTP."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
-from tests.auth.support import ME, call, me_with, scalar
+from tests.auth.support import ME, call, me_with, rows, scalar
 from tests.helpers import login, register
 from web.state import AppState
 
@@ -18,9 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ADMIN_PASSWORD = "bootstrap passphrase 42"
 
 
-async def _create_admin(
-    database_url: str, tmp_path: Path, email: str, name: str
-) -> subprocess.CompletedProcess[str]:
+async def _cli(database_url: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     environ = {
         "PATH": os.environ.get("PATH", ""),
         "HOME": str(tmp_path),
@@ -29,8 +28,7 @@ async def _create_admin(
         "DATABASE_URL": database_url,
         "ORDERLY_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
-    command = [sys.executable, str(ROOT / "server.py"), "create-admin", "--email", email,
-               "--name", name]  # fmt: skip
+    command = [sys.executable, str(ROOT / "server.py"), *args]
     return await asyncio.to_thread(
         subprocess.run,
         command,
@@ -47,7 +45,9 @@ async def _create_admin(
 async def test_create_admin_then_sign_in_as_admin(
     client: httpx.AsyncClient, state: AppState, database_url: str, tmp_path: Path
 ) -> None:
-    result = await _create_admin(database_url, tmp_path, "boss@example.com", "Boss")
+    result = await _cli(
+        database_url, tmp_path, "create-admin", "--email", "boss@example.com", "--name", "Boss"
+    )
     assert result.returncode == 0, result.stderr
     assert "created administrator boss@example.com" in result.stdout
     assert ADMIN_PASSWORD not in result.stdout + result.stderr
@@ -63,21 +63,34 @@ async def test_create_admin_then_sign_in_as_admin(
     assert not state.passwords.needs_rehash(stored)
 
 
-async def test_create_admin_promotes_a_registered_client(
+@pytest.mark.slow
+async def test_create_admin_leaves_a_registered_account_alone_and_promote_takes_over(
     client: httpx.AsyncClient, state: AppState, database_url: str, tmp_path: Path
 ) -> None:
-    await register(client, "carl@example.com", name="Carl")
-    hash_before = await scalar(state, "SELECT password_hash FROM users")
+    """Someone registered the address first (with a KELVIN SIGN for its `K`): create-admin
+    refuses and changes nothing; promote shows whose account it is, then promotes it."""
+    await register(client, "\u212aarl@example.com", name="Carl")
+    row = "SELECT id, email, name, role, password_hash, updated_at FROM users"
+    before = await rows(state, row)
     old_access = client.cookies["orderly_access"]
 
-    result = await _create_admin(database_url, tmp_path, "CARL@example.com", "Ignored")
-    assert result.returncode == 0, result.stderr
-    assert "promoted administrator" in result.stdout
+    refused = await _cli(database_url, tmp_path, "create-admin", "--email", "karl@example.com",
+                         "--name", "Karl")  # fmt: skip
+    assert refused.returncode == 2
+    assert "server.py promote --email karl@example.com" in refused.stderr
+    assert await rows(state, row) == before
+    assert (await me_with(client, old_access)) is not None  # not even its sessions ended
 
+    promoted = await _cli(database_url, tmp_path, "promote", "--email", "KARL@example.com",
+                          "--yes")  # fmt: skip
+    assert promoted.returncode == 0, promoted.stderr
+    assert f"id:       {before[0].id}" in promoted.stdout
+    assert "name:     Carl" in promoted.stdout
+    assert "from 127.0.0.1" in promoted.stdout  # the registration's sign-in
     # the role change ended the client-era session at once
     assert (await me_with(client, old_access)) is None
     client.cookies.clear()
-    payload = await login(client, "carl@example.com")  # the password they registered with
+    payload = await login(client, "karl@example.com")  # the password they registered with
     assert payload["user"]["role"] == "ADMIN"
     assert payload["user"]["name"] == "Carl"
-    assert await scalar(state, "SELECT password_hash FROM users") == hash_before
+    assert await scalar(state, "SELECT password_hash FROM users") == before[0].password_hash

@@ -1,8 +1,12 @@
-"""Password handling: equal-cost login failures, rehash on login, changePassword outcomes."""
+"""Password handling: equal-cost login failures, rehash on login, changePassword outcomes,
+strength rules and NFKC normalisation."""
 
 from __future__ import annotations
 
+import unicodedata
+
 import httpx
+import pytest
 from argon2 import PasswordHasher, Type
 
 from tests.auth.support import (
@@ -15,7 +19,7 @@ from tests.auth.support import (
     scalar,
     set_cookies,
 )
-from tests.helpers import LOGIN, PASSWORD, login, register
+from tests.helpers import LOGIN, PASSWORD, REGISTER, login, register
 from web.state import AppState
 
 CURRENT_PARAMETERS = "$argon2id$v=19$m=19456,t=2,p=1$"
@@ -30,7 +34,8 @@ async def _hash_of(state: AppState, email: str) -> str:
 async def _insert_user(state: AppState, email: str, password_hash: str) -> None:
     await execute(
         state,
-        "INSERT INTO users (email, name, password_hash) VALUES (:e, 'Old', :h)",
+        "INSERT INTO users (email, email_key, name, password_hash)"
+        " VALUES (:e, lower(:e), 'Old', :h)",
         e=email,
         h=password_hash,
     )
@@ -176,3 +181,133 @@ async def test_change_password_needs_a_session(client: httpx.AsyncClient, state:
     assert body["data"] is None
     assert body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     assert await _hash_of(state, "ann@example.com") == before
+
+
+COMMON = ["password", "12345678", "aaaaaaaa", " " * 8, "Password1", "qwertyuiop", "Summer2024"]
+
+
+@pytest.mark.parametrize("weak", COMMON)
+async def test_common_and_easily_guessed_passwords_are_refused_with_advice(
+    weak: str, client: httpx.AsyncClient, state: AppState
+) -> None:
+    body = await call(
+        client,
+        REGISTER,
+        {"input": {"email": "ann@example.com", "password": weak, "name": "Ann"}},
+    )
+    errors = body["data"]["register"]["userErrors"]
+    assert [(e["code"], e["field"]) for e in errors] == [("WEAK_PASSWORD", ["password"])]
+    assert "guess" in errors[0]["message"]
+    rest = await client.post(
+        "/api/auth/register", json={"email": "ann@example.com", "password": weak, "name": "Ann"}
+    )
+    assert rest.status_code == 400
+    assert rest.json()["code"] == "WEAK_PASSWORD"
+    assert await scalar(state, "SELECT count(*) FROM users") == 0
+
+
+async def test_a_password_made_of_the_account_name_is_refused(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    body = await call(
+        client,
+        REGISTER,
+        {"input": {"email": "zbigniew@example.com", "password": "Zbigniew Wodecki!", "name":
+                   "Zbigniew Wodecki"}},
+    )  # fmt: skip
+    errors = body["data"]["register"]["userErrors"]
+    assert [e["code"] for e in errors] == ["WEAK_PASSWORD"]
+    assert await scalar(state, "SELECT count(*) FROM users") == 0
+
+
+@pytest.mark.parametrize(
+    "same",
+    [PASSWORD, unicodedata.normalize("NFD", PASSWORD), PASSWORD.replace("e", "\uff45")],
+    ids=["as-is", "nfd", "fullwidth"],
+)
+async def test_the_current_password_is_refused_as_the_new_one(
+    same: str, client: httpx.AsyncClient, state: AppState
+) -> None:
+    await register(client, "ann@example.com")
+    before = await _hash_of(state, "ann@example.com")
+    change = {"currentPassword": PASSWORD, "newPassword": same}
+    body = await call(client, CHANGE_PASSWORD, {"input": change})
+    errors = body["data"]["changePassword"]["userErrors"]
+    assert [(e["code"], e["field"]) for e in errors] == [("WEAK_PASSWORD", ["newPassword"])]
+    rest = await client.put("/api/auth/password", json=change)
+    assert rest.status_code == 400, rest.text
+    assert rest.json()["code"] == "WEAK_PASSWORD"
+    assert await _hash_of(state, "ann@example.com") == before
+    assert await live_sessions(state, "ann@example.com") == 1
+
+
+async def test_change_password_refuses_a_common_new_password_over_rest(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    await register(client, "ann@example.com")
+    before = await _hash_of(state, "ann@example.com")
+    rest = await client.put(
+        "/api/auth/password", json={"currentPassword": PASSWORD, "newPassword": "password123"}
+    )
+    assert rest.status_code == 400
+    assert rest.json()["code"] == "WEAK_PASSWORD"
+    assert await _hash_of(state, "ann@example.com") == before
+    assert await live_sessions(state, "ann@example.com") == 1
+
+
+# "café crème" with composed accents (NFC), and a fullwidth digit that NFKC makes ASCII
+COMPOSED = "caf\u00e9 cr\u00e8me br\u00fbl\u00e9e 42"
+DECOMPOSED = unicodedata.normalize("NFD", COMPOSED)
+COMPATIBILITY = "\ufb01ne \ufb02our pastry \u2460\u2461\u2462"  # ligatures, circled digits
+
+
+async def test_a_password_signs_in_whichever_normal_form_it_is_typed_in(
+    client: httpx.AsyncClient, stranger: httpx.AsyncClient, state: AppState
+) -> None:
+    assert COMPOSED != DECOMPOSED
+    await register(client, "ann@example.com", password=COMPOSED)
+    stored = await _hash_of(state, "ann@example.com")
+    payload = await login(stranger, "ann@example.com", DECOMPOSED)
+    assert payload["userErrors"] == []
+    assert await _hash_of(state, "ann@example.com") == stored  # already normalised
+    assert PasswordHasher().verify(stored, unicodedata.normalize("NFKC", COMPOSED))
+
+
+async def test_a_hash_of_a_password_as_typed_still_signs_in_and_is_rehashed_normalised(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    """Hashes made before normalisation hold the raw password: login tries the NFKC form,
+    then the raw one, and replaces the hash by one of the NFKC form."""
+    assert unicodedata.normalize("NFKC", COMPATIBILITY) != COMPATIBILITY
+    current = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, type=Type.ID)
+    old_hash = current.hash(COMPATIBILITY)  # current parameters: only the form is old
+    await _insert_user(state, "old@example.com", old_hash)
+
+    first, cost = await _login_counting(client, state, "old@example.com", COMPATIBILITY)
+    assert first.json()["data"]["login"]["userErrors"] == []
+    assert cost == 2  # the NFKC form, then the raw one
+    new_hash = await _hash_of(state, "old@example.com")
+    assert new_hash != old_hash
+    assert new_hash.startswith(CURRENT_PARAMETERS)
+    assert current.verify(new_hash, unicodedata.normalize("NFKC", COMPATIBILITY))
+
+    client.cookies.clear()
+    again, cost = await _login_counting(client, state, "old@example.com", COMPATIBILITY)
+    assert again.json()["data"]["login"]["userErrors"] == []
+    assert cost == 1  # the NFKC form matches now
+    assert await _hash_of(state, "old@example.com") == new_hash
+    typed_normalised = await login(client, "old@example.com", "fine flour pastry 123")
+    assert typed_normalised["userErrors"] == []
+
+
+async def test_unknown_email_and_wrong_password_cost_the_same_for_unnormalised_input(
+    client: httpx.AsyncClient, state: AppState
+) -> None:
+    await register(client, "ann@example.com")
+    client.cookies.clear()
+    wrong, wrong_cost = await _login_counting(client, state, "ann@example.com", COMPATIBILITY)
+    unknown, unknown_cost = await _login_counting(
+        client, state, "nobody@example.com", COMPATIBILITY
+    )
+    assert wrong.content == unknown.content
+    assert wrong_cost == unknown_cost == 2

@@ -39,8 +39,8 @@ async def admin(client: httpx.AsyncClient, state: AppState) -> httpx.AsyncClient
     for email, name, role, ago in PEOPLE:
         await execute(
             state,
-            "INSERT INTO users (email, name, role, password_hash, created_at)"
-            " VALUES (:e, :n, :r, 'x', now() - make_interval(secs => :ago))",
+            "INSERT INTO users (email, email_key, name, role, password_hash, created_at)"
+            " VALUES (:e, lower(:e), :n, :r, 'x', now() - make_interval(secs => :ago))",
             e=email,
             n=name,
             r=role,

@@ -70,8 +70,9 @@ class Accounts:
         async with self.state.sessions.begin() as db:
             rows = await db.execute(
                 text("""
-                    INSERT INTO users (email, name, role, password_hash)
-                    SELECT e, 'User ' || e, :role, :hash FROM unnest(CAST(:emails AS text[])) e
+                    INSERT INTO users (email, email_key, name, role, password_hash)
+                    SELECT e, lower(e), 'User ' || e, :role, :hash
+                    FROM unnest(CAST(:emails AS text[])) e
                     RETURNING id, email
                 """),
                 {"emails": emails, "role": role, "hash": hashed},

@@ -21,13 +21,16 @@ from db.models import (
     RefreshToken,
     User,
 )
+from resolvers.accounts import email_key
 
 FUTURE = datetime.now(UTC) + timedelta(days=1)
 
 
 async def _user(session: AsyncSession) -> int:
     result = await session.execute(
-        insert(User).values(email="c@example.com", name="C", password_hash="x").returning(User.id)
+        insert(User)
+        .values(email="c@example.com", email_key="c@example.com", name="C", password_hash="x")
+        .returning(User.id)
     )
     return int(result.scalar_one())
 
@@ -61,15 +64,21 @@ Builder = Callable[[AsyncSession], Any]
 
 
 async def _bad_user_role(s: AsyncSession) -> None:
-    await s.execute(insert(User).values(email="a@b.co", name="A", password_hash="x", role="ROOT"))
+    await s.execute(
+        insert(User).values(
+            email="a@b.co", email_key="a@b.co", name="A", password_hash="x", role="ROOT"
+        )
+    )
 
 
 async def _bad_user_email(s: AsyncSession) -> None:
-    await s.execute(insert(User).values(email="a", name="A", password_hash="x"))
+    await s.execute(insert(User).values(email="a", email_key="a", name="A", password_hash="x"))
 
 
 async def _bad_user_name(s: AsyncSession) -> None:
-    await s.execute(insert(User).values(email="a@b.co", name="", password_hash="x"))
+    await s.execute(
+        insert(User).values(email="a@b.co", email_key="a@b.co", name="", password_hash="x")
+    )
 
 
 async def _bad_token_hash(s: AsyncSession) -> None:
@@ -208,13 +217,23 @@ async def test_every_check_constraint_has_a_case(db_session: AsyncSession) -> No
     assert {row[0] for row in rows} == set(CASES)
 
 
-async def test_email_is_unique_regardless_of_case(db_session: AsyncSession) -> None:
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("Ann@Example.com", "ann@example.COM"), ("ann@example.com", "\uff41nn@example.com"),
+     ("karl@example.com", "\u212aarl@example.com")],
+    ids=["case", "fullwidth", "kelvin-sign"],
+)  # fmt: skip
+async def test_email_is_unique_in_its_normalised_form(
+    db_session: AsyncSession, first: str, second: str
+) -> None:
     await db_session.execute(
-        insert(User).values(email="Ann@Example.com", name="A", password_hash="x")
+        insert(User).values(email=first, email_key=email_key(first), name="A", password_hash="x")
     )
-    with pytest.raises(IntegrityError, match="uq_users_lower_email"):
+    with pytest.raises(IntegrityError, match="uq_users_email_key"):
         await db_session.execute(
-            insert(User).values(email="ann@example.COM", name="B", password_hash="x")
+            insert(User).values(
+                email=second, email_key=email_key(second), name="B", password_hash="x"
+            )
         )
 
 

@@ -142,8 +142,8 @@ class Harness:
             async with state.sessions.begin() as db:
                 await db.execute(
                     text(
-                        "INSERT INTO users (email, name, role, password_hash) "
-                        "VALUES (:email, 'Model user', :role, :hash)"
+                        "INSERT INTO users (email, email_key, name, role, password_hash) "
+                        "VALUES (:email, lower(:email), 'Model user', :role, :hash)"
                     ),
                     {"email": email, "role": role, "hash": password_hash(state.passwords)},
                 )
