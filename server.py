@@ -5,6 +5,7 @@ uv run server.py migrate          apply the database migrations
 uv run server.py create-admin     create a new administrator account
 uv run server.py promote          make an existing account an administrator
 uv run server.py seed-demo        load the demo catalogue and accounts into an empty database
+uv run server.py unlock           clear the sign-in throttle counters of an email or an address
 uv run server.py export-schema    write schema.graphql from the code
 """
 
@@ -404,6 +405,33 @@ def cmd_promote(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
+    import ipaddress
+
+    from resolvers.auth import unlock
+
+    if args.address is not None:
+        try:
+            ipaddress.ip_address(args.address)
+        except ValueError:
+            print(f"error: not an IP address: {args.address}", file=sys.stderr)
+            return 2
+    url, _ = _database(settings)
+    migrate.upgrade(url)
+
+    async def run() -> int:
+        engine = create_engine(settings, url)
+        try:
+            async with create_session_factory(engine).begin() as session:
+                return await unlock(session, email=args.email, address=args.address)
+        finally:
+            await engine.dispose()
+
+    cleared: int = _run(run())
+    print(f"cleared {cleared} throttle counter{'' if cleared == 1 else 's'}")
+    return 0
+
+
 def cmd_export_schema(settings: Settings, args: argparse.Namespace) -> int:
     from rest.openapi import openapi_document
     from schema import sdl
@@ -451,6 +479,17 @@ def build_parser() -> argparse.ArgumentParser:
         "seed-demo", help="add demo products and accounts to an empty database"
     )
     seed.set_defaults(handler=cmd_seed_demo)
+    unlock = commands.add_parser(
+        "unlock",
+        help="clear the sign-in throttle counters of an email or a client address",
+        description="Clears every failed sign-in counter of the account (from any address), "
+        "or of the client address (on any account, and its registrations). An IPv6 address "
+        "clears its /64 network, the unit it is counted by.",
+    )
+    target = unlock.add_mutually_exclusive_group(required=True)
+    target.add_argument("--email", help="the account's email")
+    target.add_argument("--address", help="a client IP address")
+    unlock.set_defaults(handler=cmd_unlock)
     export = commands.add_parser(
         "export-schema", help="write schema.graphql and openapi.json from the code"
     )

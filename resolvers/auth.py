@@ -66,12 +66,14 @@ async def current_viewer(app: AppState, access_token: str | None) -> Viewer | No
 async def register(
     app: AppState, *, email: str, password: str, name: str, client: ClientInfo
 ) -> SignedIn:
-    """Create a CLIENT account and sign it in."""
+    """Create a CLIENT account and sign it in; registrations are throttled per address."""
     problems = email_problems(email) + name_problems(name)
     email = normalize_email(email)
     problems += await password_problems(password, email=email, name=name)
     if problems:
         raise BusinessError(problems)
+    async with app.sessions.begin() as db:  # counted before the hash, the costly part
+        await throttle.count_registration(db, address=client.address, now=datetime.now(UTC))
     password_hash = await app.passwords.hash(password)
     async with app.sessions.begin() as db:
         user_id = await db.scalar(
@@ -90,7 +92,8 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
     """Check the credentials and open a login session.
 
     Unknown emails and wrong passwords fail identically, each after one Argon2 verification.
-    Attempts are throttled per email and per client address.
+    Failures are throttled per (email, address), per email and per address (`auth.throttle`);
+    a right password from an address that has not failed on the account always signs in.
     """
     email = normalize_email(email)
     if len(email) > MAX_EMAIL_LENGTH:  # checked before the throttle stores the address
@@ -99,7 +102,7 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
         raise BusinessError([INVALID_CREDENTIALS])
     now = datetime.now(UTC)
     async with app.sessions.begin() as db:
-        window = await throttle.count_attempt(db, email=email, address=client.address, now=now)
+        attempt = await throttle.count_attempt(db, email=email, address=client.address, now=now)
     async with app.reads() as db:
         user = await db.scalar(select(User).where(User.email_key == email_key(email)))
     valid = await app.passwords.verify(user.password_hash if user else None, password)
@@ -111,7 +114,7 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
         else None
     )
     async with app.sessions.begin() as db:  # its own transaction: the counter row is shared
-        await throttle.give_back(db, email=email, address=client.address, start=window)
+        await throttle.give_back(db, attempt)
     async with app.sessions.begin() as db:
         if new_hash is not None:
             await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
@@ -159,7 +162,7 @@ async def change_password(
     Wrong current passwords are throttled like failed logins of the same account.
     """
     async with app.sessions.begin() as db:
-        window = await throttle.count_attempt(
+        attempt = await throttle.count_attempt(
             db, email=viewer.email, address=client.address, now=datetime.now(UTC)
         )
         user = await db.get(User, viewer.id)
@@ -170,7 +173,7 @@ async def change_password(
             [Problem("INVALID_CREDENTIALS", "Current password is incorrect.", ("currentPassword",))]
         )
     async with app.sessions.begin() as db:
-        await throttle.give_back(db, email=viewer.email, address=client.address, start=window)
+        await throttle.give_back(db, attempt)
     problems = await password_problems(
         new_password,
         email=user.email,
@@ -202,3 +205,11 @@ async def _sign_in(db: AsyncSession, app: AppState, user_id: int, client: Client
     user = await db.get(User, user_id, populate_existing=True)
     assert user is not None  # noqa: S101 - the row was just written or read
     return SignedIn(user=user, tokens=tokens)
+
+
+async def unlock(db: AsyncSession, *, email: str | None, address: str | None) -> int:
+    """Clear the sign-in throttle counters of an email or of a client address (the latter's
+    registrations included); returns how many counters were cleared."""
+    return await throttle.clear(
+        db, email=normalize_email(email) if email is not None else None, address=address
+    )

@@ -19,6 +19,7 @@ from strawberry.extensions import (
 from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
+from schema.credential_fields import OneCredentialFieldRule
 from schema.errors_format import format_error, is_expected, is_unavailable
 from schema.input_errors import InputCheckingExecutor, ValidationErrorCodes
 from schema.limits import MAX_TOKENS, ComplexityRule
@@ -55,7 +56,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: AddValidationRules([ComplexityRule]),
+        lambda: AddValidationRules([ComplexityRule, OneCredentialFieldRule]),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ValidationErrorCodes,
     ]

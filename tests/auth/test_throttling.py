@@ -1,4 +1,5 @@
-"""Failed-login throttling per email and per client address, kept in PostgreSQL."""
+"""Failed sign-ins are throttled per (email, address), per email and per address, in
+PostgreSQL, without letting anyone lock an account's owner out."""
 
 from __future__ import annotations
 
@@ -8,14 +9,19 @@ from typing import Any
 import httpx
 import pytest
 
-from auth.throttle import ADDRESS_LIMIT, EMAIL_LIMIT, WINDOW
+from auth.throttle import ADDRESS_LIMIT, EMAIL_LIMIT, PAIR_LIMIT, WINDOW
 from tests.auth.conftest import ClientFactory
 from tests.auth.support import call, error_codes, execute, scalar
-from tests.helpers import LOGIN, PASSWORD, register
+from tests.helpers import LOGIN, PASSWORD, make_admin, register
 from web.state import AppState
 
 ANN = "ann@example.com"
+ADMIN = "admin@example.com"
 WRONG = "definitely not it"
+FAILURES = (
+    "SELECT coalesce(sum(failures), 0) FROM login_throttle WHERE bucket NOT LIKE 'register:%'"
+)
+SESSIONS = "SELECT count(*) FROM login_sessions"
 
 
 async def _attempt(client: httpx.AsyncClient, email: str, password: str) -> dict[str, Any]:
@@ -40,24 +46,52 @@ def _assert_rate_limited(body: dict[str, Any]) -> None:
     assert 1 <= retry_after <= WINDOW.total_seconds()
 
 
+async def _assert_signs_in(client: httpx.AsyncClient, email: str) -> dict[str, Any]:
+    body = await _attempt(client, email, PASSWORD)
+    assert _outcome(body) == "OK", body
+    assert client.cookies.get("orderly_access")
+    user: dict[str, Any] = body["data"]["login"]["user"]
+    return user
+
+
 async def _registered(new_client: ClientFactory, email: str = ANN) -> None:
     await register(await new_client(), email)
 
 
+async def _guess_until_refused(client: httpx.AsyncClient, email: str) -> int:
+    """Wrong passwords until the answer is RATE_LIMITED; how many were checked."""
+    for guesses in range(PAIR_LIMIT + 1):
+        body = await _attempt(client, email, WRONG)
+        if _outcome(body) == "RATE_LIMITED":
+            _assert_rate_limited(body)
+            return guesses
+        assert _outcome(body) == "INVALID_CREDENTIALS", body
+    raise AssertionError(f"more than {PAIR_LIMIT} guesses from one address")
+
+
+async def _refused_and_nothing_written(
+    state: AppState, client: httpx.AsyncClient, email: str, password: str
+) -> None:
+    """The attempt is RATE_LIMITED, counts nothing, and signs nobody in."""
+    before = (await scalar(state, FAILURES), await scalar(state, SESSIONS))
+    _assert_rate_limited(await _attempt(client, email, password))
+    assert (await scalar(state, FAILURES), await scalar(state, SESSIONS)) == before
+
+
+# --- one address on one account ---------------------------------------------------------
+
+
 @pytest.mark.parametrize("exists", [True, False], ids=["existing-email", "unknown-email"])
-async def test_email_is_throttled_after_the_limit_even_with_the_right_password(
+async def test_one_address_gets_a_few_guesses_per_account(
     exists: bool, client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
 ) -> None:
     if exists:
         await _registered(new_client)
-    for _ in range(EMAIL_LIMIT):
-        assert _outcome(await _attempt(client, ANN, WRONG)) == "INVALID_CREDENTIALS"
-
-    sessions = await scalar(state, "SELECT count(*) FROM login_sessions")
-    blocked = await _attempt(client, ANN, PASSWORD)
-    _assert_rate_limited(blocked)
+    assert await _guess_until_refused(client, ANN) == PAIR_LIMIT
+    await _refused_and_nothing_written(state, client, ANN, PASSWORD)
     assert not client.cookies.get("orderly_access")
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == sessions
+    if exists:  # the owner, elsewhere, is not locked out
+        await _assert_signs_in(await new_client("192.0.2.10"), ANN)
 
 
 async def test_below_the_limit_the_right_password_still_works(
@@ -65,9 +99,22 @@ async def test_below_the_limit_the_right_password_still_works(
 ) -> None:
     """Control: the limit is not off by one on the strict side."""
     await _registered(new_client)
-    for _ in range(EMAIL_LIMIT - 1):
+    for _ in range(PAIR_LIMIT - 1):
         assert _outcome(await _attempt(client, ANN, WRONG)) == "INVALID_CREDENTIALS"
-    assert _outcome(await _attempt(client, ANN, PASSWORD)) == "OK"
+    await _assert_signs_in(client, ANN)
+
+
+async def test_signing_in_forgives_the_addresss_earlier_typos(
+    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+) -> None:
+    await _registered(new_client)
+    for _ in range(PAIR_LIMIT - 1):
+        await _attempt(client, ANN, WRONG)
+    await _assert_signs_in(client, ANN)
+    client.cookies.clear()
+    assert await _guess_until_refused(client, ANN) == PAIR_LIMIT
+    # the account and the address keep every failure, the successful attempt uncounted
+    assert await scalar(state, FAILURES) == 2 * (2 * PAIR_LIMIT - 1) + PAIR_LIMIT
 
 
 async def test_the_email_bucket_ignores_case_and_surrounding_spaces(
@@ -75,98 +122,135 @@ async def test_the_email_bucket_ignores_case_and_surrounding_spaces(
 ) -> None:
     await _registered(new_client)
     variants = [ANN, ANN.upper(), f"  {ANN} ", "Ann@Example.COM", f"{ANN}\t"]
-    for variant in variants[:EMAIL_LIMIT]:
+    for variant in variants[:PAIR_LIMIT]:
         assert _outcome(await _attempt(client, variant, WRONG)) == "INVALID_CREDENTIALS"
     _assert_rate_limited(await _attempt(client, ANN, PASSWORD))
 
 
-async def test_the_email_limit_holds_across_client_addresses(
-    new_client: ClientFactory,
-) -> None:
-    await _registered(new_client)
-    for n in range(EMAIL_LIMIT):
-        attacker = await new_client(f"198.51.100.{n + 1}")
-        assert _outcome(await _attempt(attacker, ANN, WRONG)) == "INVALID_CREDENTIALS"
-    _assert_rate_limited(await _attempt(await new_client("203.0.113.99"), ANN, PASSWORD))
-
-
-async def test_a_throttled_email_does_not_block_other_emails(
+async def test_a_throttled_account_does_not_block_the_address_on_other_accounts(
     client: httpx.AsyncClient, new_client: ClientFactory
 ) -> None:
     await _registered(new_client, "bob@example.com")
-    for _ in range(EMAIL_LIMIT + 1):
-        await _attempt(client, ANN, WRONG)
-    assert _outcome(await _attempt(client, "bob@example.com", PASSWORD)) == "OK"
+    await _guess_until_refused(client, ANN)
+    await _assert_signs_in(client, "bob@example.com")
 
 
-async def test_one_address_is_throttled_across_different_emails(
-    new_client: ClientFactory,
+async def test_an_ipv6_host_is_counted_by_its_64_network(new_client: ClientFactory) -> None:
+    await _registered(new_client)
+    for n in range(PAIR_LIMIT):
+        rotating = await new_client(f"2001:db8:1:2::{n + 1:x}")
+        assert _outcome(await _attempt(rotating, ANN, WRONG)) == "INVALID_CREDENTIALS"
+    _assert_rate_limited(await _attempt(await new_client("2001:db8:1:2::ff"), ANN, PASSWORD))
+    await _assert_signs_in(await new_client("2001:db8:1:3::1"), ANN)
+
+
+# --- many addresses on one account --------------------------------------------------------
+
+
+async def test_guesses_from_many_addresses_never_lock_the_admin_out(
+    new_client: ClientFactory, state: AppState
+) -> None:
+    """The reported attack: wrong passwords from six addresses, then the right one."""
+    await _registered(new_client, ADMIN)
+    await make_admin(state, ADMIN)
+    attackers = [await new_client(f"198.51.100.{n}") for n in range(1, 7)]
+    for attacker in attackers:
+        assert _outcome(await _attempt(attacker, ADMIN, WRONG)) == "INVALID_CREDENTIALS"
+    for attacker in attackers:  # and on, until every one of them is refused
+        await _guess_until_refused(attacker, ADMIN)
+    assert await scalar(state, FAILURES) == 3 * EMAIL_LIMIT  # pairs, email and addresses
+
+    for attacker in attackers:  # not even the right password helps a guessing address
+        await _refused_and_nothing_written(state, attacker, ADMIN, PASSWORD)
+    admin = await _assert_signs_in(await new_client("203.0.113.5"), ADMIN)
+    assert admin["role"] == "ADMIN"
+    # and again later: the successful sign-in was not counted against anyone
+    await _assert_signs_in(await new_client("203.0.113.5"), ADMIN)
+    assert await scalar(state, FAILURES) == 3 * EMAIL_LIMIT
+
+
+async def test_guessing_per_account_is_bounded_whatever_the_number_of_addresses(
+    new_client: ClientFactory, state: AppState
 ) -> None:
     await _registered(new_client)
-    attacker = await new_client("198.51.100.7")
-    for n in range(ADDRESS_LIMIT):
-        body = await _attempt(attacker, f"guess{n}@example.com", WRONG)
-        assert _outcome(body) == "INVALID_CREDENTIALS", n
-    _assert_rate_limited(await _attempt(attacker, ANN, PASSWORD))
-    # the user is not locked out from their own address
-    assert _outcome(await _attempt(await new_client("192.0.2.10"), ANN, PASSWORD)) == "OK"
-
-
-async def test_aliased_logins_in_one_document_are_each_counted(
-    client: httpx.AsyncClient, new_client: ClientFactory
-) -> None:
-    await _registered(new_client)
-    fields = [
-        f'a{n}: login(input: {{email: "{ANN}", password: "{WRONG}"}}) {{ userErrors {{ code }} }}'
-        for n in range(1, EMAIL_LIMIT + 1)
+    addresses = EMAIL_LIMIT // PAIR_LIMIT + 4
+    guesses = [
+        await _guess_until_refused(await new_client(f"198.51.100.{n}"), ANN)
+        for n in range(1, addresses + 1)
     ]
-    last = EMAIL_LIMIT + 1
-    fields.append(
-        f'a{last}: login(input: {{email: "{ANN}", password: "{PASSWORD}"}})'
-        " { user { id } userErrors { code } }"
-    )
-    body = await call(client, "mutation {\n" + "\n".join(fields) + "\n}")
-    # mutation fields run one after another; the last one is over the limit
-    assert [(e["path"], e["extensions"]["code"]) for e in body["errors"]] == [
-        ([f"a{last}"], "RATE_LIMITED")
-    ], body
-    assert body["data"] is None  # a non-null root field failed
-    assert not client.cookies.get("orderly_access")
+    # the account's budget goes first; past it, each new address gets one guess
+    spent = EMAIL_LIMIT // PAIR_LIMIT
+    assert guesses == [PAIR_LIMIT] * spent + [1] * (addresses - spent)
+    assert sum(guesses) <= min(PAIR_LIMIT * addresses, EMAIL_LIMIT + addresses)
+    account = await scalar(state, "SELECT failures FROM login_throttle WHERE bucket LIKE 'email:%'")
+    assert account == sum(guesses)
+    await _assert_signs_in(await new_client("203.0.113.5"), ANN)
 
 
-async def test_concurrent_failures_cannot_slip_past_the_limit(
-    new_client: ClientFactory,
+async def test_concurrent_guesses_cannot_slip_past_the_limits(
+    new_client: ClientFactory, state: AppState
 ) -> None:
     await _registered(new_client)
-    attempts = 3 * EMAIL_LIMIT
-    clients = [await new_client() for _ in range(attempts)]
-    bodies = await asyncio.gather(*(_attempt(c, ANN, WRONG) for c in clients))
-    outcomes = sorted(_outcome(body) for body in bodies)
-    assert outcomes.count("INVALID_CREDENTIALS") == EMAIL_LIMIT, outcomes
-    assert outcomes.count("RATE_LIMITED") == attempts - EMAIL_LIMIT, outcomes
+    one_address = [await new_client("198.51.100.1") for _ in range(3 * PAIR_LIMIT)]
+    bodies = await asyncio.gather(*(_attempt(c, ANN, WRONG) for c in one_address))
+    outcomes = [_outcome(body) for body in bodies]
+    assert outcomes.count("INVALID_CREDENTIALS") == PAIR_LIMIT, outcomes
+    assert outcomes.count("RATE_LIMITED") == 2 * PAIR_LIMIT, outcomes
+
+    for n in range(2, EMAIL_LIMIT // PAIR_LIMIT + 1):  # spend the rest of the account's budget
+        await _guess_until_refused(await new_client(f"198.51.100.{n}"), ANN)
+    fresh = [await new_client(f"192.0.2.{n}") for n in range(1, 4) for _ in range(3)]
+    bodies = await asyncio.gather(*(_attempt(c, ANN, WRONG) for c in fresh))
+    outcomes = [_outcome(body) for body in bodies]
+    assert outcomes.count("INVALID_CREDENTIALS") == 3, outcomes  # one per new address
+    assert outcomes.count("RATE_LIMITED") == 6, outcomes
+
+
+# --- one address on many accounts ---------------------------------------------------------
+
+
+async def test_an_address_guessing_on_many_accounts_does_not_lock_out_its_neighbours(
+    new_client: ClientFactory, state: AppState
+) -> None:
+    """One machine behind a shared address stuffs credentials; a neighbour signs in."""
+    await _registered(new_client)
+    shared = "198.51.100.7"
+    stuffer = await new_client(shared)
+    for n in range(ADDRESS_LIMIT):
+        body = await _attempt(stuffer, f"guess{n}@example.com", WRONG)
+        assert _outcome(body) == "INVALID_CREDENTIALS", n
+    # past the address's budget: no second guess on an account it has failed on ...
+    await _refused_and_nothing_written(state, stuffer, "guess0@example.com", WRONG)
+    # ... one on an account it has not, which is counted
+    assert _outcome(await _attempt(stuffer, "other@example.com", WRONG)) == "INVALID_CREDENTIALS"
+    await _refused_and_nothing_written(state, stuffer, "other@example.com", WRONG)
+    address = await scalar(
+        state, "SELECT failures FROM login_throttle WHERE bucket = :b", b=f"address:{shared}"
+    )
+    assert address == ADDRESS_LIMIT + 1
+
+    neighbour = await new_client(shared)
+    await _assert_signs_in(neighbour, ANN)
+
+
+# --- windows, successes, other paths ------------------------------------------------------
 
 
 async def test_a_successful_login_is_not_counted(
     client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
 ) -> None:
     await _registered(new_client)
-    for _ in range(EMAIL_LIMIT + 3):
-        assert _outcome(await _attempt(client, ANN, PASSWORD)) == "OK"
-    failures = await scalar(state, "SELECT coalesce(sum(failures), 0) FROM login_throttle")
-    assert failures == 0
+    for _ in range(PAIR_LIMIT + 3):
+        await _assert_signs_in(client, ANN)
+    assert await scalar(state, FAILURES) == 0
 
 
 async def test_login_works_again_once_the_window_has_passed(
     client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
 ) -> None:
     await _registered(new_client)
-    for _ in range(EMAIL_LIMIT):
-        await _attempt(client, ANN, WRONG)
+    await _guess_until_refused(client, ANN)
     _assert_rate_limited(await _attempt(client, ANN, PASSWORD))
-    counted = await scalar(
-        state, "SELECT failures FROM login_throttle WHERE bucket = :b", b=f"email:{ANN}"
-    )
-    assert counted == EMAIL_LIMIT
 
     # let the window age: the counters now belong to a window that has ended
     await execute(
@@ -175,12 +259,35 @@ async def test_login_works_again_once_the_window_has_passed(
         s=WINDOW.total_seconds(),
     )
 
-    assert _outcome(await _attempt(client, ANN, PASSWORD)) == "OK"
-    # and the new window starts from zero: EMAIL_LIMIT more failures are allowed again
-    client.cookies.clear()
-    for _ in range(EMAIL_LIMIT):
-        assert _outcome(await _attempt(client, ANN, WRONG)) == "INVALID_CREDENTIALS"
-    _assert_rate_limited(await _attempt(client, ANN, PASSWORD))
+    await _assert_signs_in(client, ANN)
+    client.cookies.clear()  # and the new window starts from zero
+    assert await _guess_until_refused(client, ANN) == PAIR_LIMIT
+
+
+async def test_rest_login_is_throttled_the_same_way(
+    new_client: ClientFactory, state: AppState
+) -> None:
+    await _registered(new_client, ADMIN)
+    await make_admin(state, ADMIN)
+    attackers = [await new_client(f"198.51.100.{n}") for n in range(1, 6)]
+    body = {"email": ADMIN, "password": WRONG}
+    answers = [
+        (await attacker.post("/api/auth/login", json=body)).status_code
+        for attacker in attackers
+        for _ in range(PAIR_LIMIT + 1)
+    ]
+    # four addresses spend the account's budget, the fifth gets its one guess
+    checked = EMAIL_LIMIT + len(attackers) - EMAIL_LIMIT // PAIR_LIMIT
+    assert answers.count(401) == checked
+    assert answers.count(429) == len(answers) - checked
+    refused = await attackers[0].post("/api/auth/login", json={**body, "password": PASSWORD})
+    assert refused.status_code == 429
+    assert refused.json()["code"] == "RATE_LIMITED"
+    assert 1 <= int(refused.headers["retry-after"]) <= WINDOW.total_seconds()
+    admin = await new_client("203.0.113.5")
+    signed_in = await admin.post("/api/auth/login", json={**body, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["user"]["role"] == "ADMIN"
 
 
 CHANGE_PASSWORD = """
@@ -196,7 +303,7 @@ async def test_wrong_current_passwords_are_throttled_like_logins(
     await register(client, ANN)
     before = await scalar(state, "SELECT password_hash FROM users")
     attempt = {"input": {"currentPassword": WRONG, "newPassword": "a brand new passphrase"}}
-    for _ in range(EMAIL_LIMIT):
+    for _ in range(PAIR_LIMIT):
         body = await call(client, CHANGE_PASSWORD, attempt)
         assert body["data"]["changePassword"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
     right = {"input": {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}}

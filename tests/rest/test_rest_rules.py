@@ -134,9 +134,9 @@ async def test_business_validation_is_a_problem_document(client: httpx.AsyncClie
 
 
 async def test_login_throttling_answers_429_with_retry_after(client: httpx.AsyncClient) -> None:
-    from auth.throttle import EMAIL_LIMIT
+    from auth.throttle import PAIR_LIMIT
 
-    for _ in range(EMAIL_LIMIT):
+    for _ in range(PAIR_LIMIT):
         wrong = await client.post(
             "/api/auth/login", json={"email": "x@example.com", "password": "nope nope"}
         )
