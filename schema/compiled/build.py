@@ -5,34 +5,34 @@ functions the standard executor calls, so both paths select the same rows; argum
 values are converted by Strawberry exactly as for a resolver. Anything that would answer
 with an error (a bad argument, a missing session, a wrong role) raises `Fallback` before
 any SQL runs, and the standard executor gives the answer.
+
+Where a field's SQL lives: `ROOTS` for the fields of `Query`, `OBJECTS` for the fields of
+each object type. A field with no entry makes its documents fall back, never fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql.execution.values import VariableValues, get_argument_values
-from sqlalchemy import Select, Text, and_, case, cast, false, func, literal_column, select, true
-from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.sql.selectable import FromClause
+from sqlalchemy import BigInteger, ColumnElement, Select, func, literal_column
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 
 from auth.viewer import Viewer
-from db.models import Order, OrderEvent, OrderItem, Product, User
+from db.models import Order, User
 from resolvers import orders, products, users
 from resolvers.errors import OrderlyError
 from resolvers.ids import from_global_id, parse_global_id
 from resolvers.pagination import PageRequest, keyset_page
 from schema.compiled import sqljson as sj
 from schema.compiled.plan import Field, Unsupported
+from schema.compiled.sqltext import Placeholder, Statement
 from settings import Settings
 
-Row = FromClause
-FieldSQL = Callable[["Builder", Field, Row], ColumnElement[Any]]
+FieldSQL = Callable[["Builder", Field, str], str]  # (builder, field, row alias) -> SQL
 
 
 class Fallback(Exception):
@@ -48,11 +48,13 @@ class ListSource:
     sort: Any  # the model column the list is ordered by (then by id)
     descending: bool
     timestamp: bool
-    visible: ColumnElement[bool] | None = None  # a condition on the enclosing row
+    # A condition on the enclosing row, for the rows (SQLAlchemy) and for the flags (SQL,
+    # written only if a flag is asked for).
+    visible: tuple[ColumnElement[bool], Callable[[], str]] | None = None
 
 
 class Builder:
-    """Builds the statement for one request: the viewer, settings and variables."""
+    """Writes the statement for one request: the viewer, settings and variables."""
 
     def __init__(
         self,
@@ -65,16 +67,17 @@ class Builder:
         self.settings = settings
         self.viewer = viewer
         self.variables = variables
-        self._aliases = 0
+        self.sql = Statement()
+        self._viewer_id: Placeholder | None = None
 
-    # --- the statement ---------------------------------------------------------------------
+    def statement(self, roots: Sequence[Field]) -> tuple[str, list[Any]]:
+        """The SQL text and its parameters."""
+        data = sj.json_object([(root.key, self._root(root)) for root in roots])
+        return f"SELECT {data}", self.sql.params
 
-    def statement(self, roots: Sequence[Field]) -> Select[Any]:
-        return select(sj.json_object([(root.key, self._root(root)) for root in roots]))
-
-    def _root(self, root: Field) -> ColumnElement[Any]:
+    def _root(self, root: Field) -> str:
         if root.name == "__typename":
-            return sj.text_constant("Query")
+            return sj.type_name("Query")
         resolve = ROOTS.get(root.name)
         if resolve is None:
             raise Unsupported(f"Query.{root.name}")
@@ -84,11 +87,6 @@ class Builder:
             raise Fallback(type(error).__name__) from None
 
     # --- helpers -----------------------------------------------------------------------------
-
-    def alias(self, model: Any) -> Row:
-        self._aliases += 1
-        result: Row = model.__table__.alias(f"t{self._aliases}")
-        return result
 
     def arguments(self, field: Field) -> dict[str, Any]:
         """The field's arguments as its resolver would receive them."""
@@ -102,12 +100,13 @@ class Builder:
             config=self.schema.config,
         )
 
-    def object(self, type_name: str, fields: Sequence[Field], row: Row) -> ColumnElement[Any]:
+    def object(self, type_name: str, fields: Sequence[Field], row: str) -> str:
+        """The JSON object of type `type_name` for the row `row` of this statement."""
         table = OBJECTS[type_name]
-        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        pairs: list[tuple[str, str]] = []
         for field in fields:
             if field.name == "__typename":
-                pairs.append((field.key, sj.text_constant(type_name)))
+                pairs.append((field.key, sj.type_name(type_name)))
                 continue
             resolve = table.get(field.name)
             if resolve is None:
@@ -115,34 +114,46 @@ class Builder:
             pairs.append((field.key, resolve(self, field, row)))
         return sj.json_object(pairs)
 
-    def one(
-        self, type_name: str, field: Field, model: Any, *conditions: Callable[[Row], Any]
-    ) -> ColumnElement[Any]:
-        """The object of `model` matching `conditions`, or JSON null."""
-        row = self.alias(model)
-        found = select(self.object(type_name, field.on(type_name), row))
-        return sj.nullable(
-            found.where(*(condition(row) for condition in conditions)).scalar_subquery()
-        )
+    def one(self, type_name: str, field: Field, table: str, where: Callable[[str], str]) -> str:
+        """The object in `table` whose row matches `where`, or JSON null."""
+        row = self.sql.name()
+        found = self.object(type_name, field.on(type_name), row)
+        return sj.nullable(f"(SELECT {found} FROM {table} AS {row} WHERE {where(row)})")
 
-    def can_see_email(self, user_id: ColumnElement[Any]) -> ColumnElement[bool]:
-        viewer = self.viewer
-        if viewer is None:
-            return false()
-        if viewer.is_admin:
-            return true()
-        return user_id == viewer.id
+    def listed(
+        self, type_name: str, field: Field, table: str, where: Callable[[str], str], order: str
+    ) -> str:
+        """The objects in `table` whose rows match `where`, as a list in `order` (columns)."""
+        row = self.sql.name()
+        item = self.object(type_name, field.on(type_name), row)
+        ordered = ", ".join(f"{row}.{column}" for column in order.split(","))
+        return f"(SELECT {sj.json_list(item, ordered)} FROM {table} AS {row} WHERE {where(row)})"
+
+    def viewer_id(self) -> Placeholder:
+        """The placeholder of the viewer's id (one per statement)."""
+        assert self.viewer is not None  # noqa: S101 - asked only with a viewer
+        if self._viewer_id is None:
+            self._viewer_id = self.sql.bind(self.viewer.id)
+        return self._viewer_id
+
+    def can_see_email(self, user_id: str) -> str:
+        """SQL: emails are shown to the user themself and to admins only."""
+        if self.viewer is None:
+            return "false"
+        if self.viewer.is_admin:
+            return "true"
+        return f"{user_id} = {self.viewer_id()}"
 
     # --- connections -------------------------------------------------------------------------
 
     def connection(
         self, field: Field, node_type: str, source: ListSource, page: PageRequest
-    ) -> ColumnElement[Any]:
+    ) -> str:
         """A Relay connection over `source`, paged as `resolvers.pagination` pages it."""
         size = page.size()
         selections = field.on(f"{node_type}Connection")
         if source.rows is None:
-            return self._empty_connection(node_type, selections)
+            return _empty_connection(node_type, selections)
         paged, size, backward = keyset_page(
             source.rows,
             sort_column=source.sort,
@@ -152,163 +163,170 @@ class Builder:
             timestamp=source.timestamp,
         )
         if source.visible is not None:
-            paged = paged.where(source.visible)
-        scanned = paged.subquery(self._next_name())
-        sort_key = source.sort.key
-        scan_descending = source.descending != backward
-        order = (scanned.c[sort_key], scanned.c.id)
-        numbered = select(
-            scanned,
-            func.row_number()
-            .over(order_by=[c.desc() for c in order] if scan_descending else list(order))
-            .label("rn"),
-        ).subquery(self._next_name())
-        rank = numbered.c.rn
-        kept = rank <= size
-        in_list_order = rank.desc() if backward else rank
-        sort_value = numbered.c[sort_key]
-        cursor = sj.cursor(
-            sj.json_text(sj.iso_datetime(sort_value))
-            if source.timestamp
-            else (sj.json_text(sort_value) if sort_key == "name" else cast(sort_value, Text)),
-            numbered.c.id,
+            paged = paged.where(source.visible[0])
+        scanned, rows = self.sql.name(), self.sql.name()
+        sort = source.sort.key
+        direction = " DESC" if source.descending != backward else ""
+        numbered = (
+            f"(SELECT {scanned}.*, row_number() OVER (ORDER BY {scanned}.{sort}{direction}, "
+            f"{scanned}.id{direction}) AS rn FROM ({self.sql.embed(paged)}) AS {scanned}) AS {rows}"
         )
+        limit = self.sql.bind(size)  # numbered only if the text below uses it
 
-        def node(fields: Sequence[Field]) -> ColumnElement[Any]:
-            return self.object(node_type, fields, numbered)
+        def kept() -> str:
+            return f"{rows}.rn <= {limit}"
 
-        def listed(item: ColumnElement[Any]) -> ColumnElement[Any]:
-            return sj.json_list(item, in_list_order, where=kept)
+        in_list_order = f"{rows}.rn DESC" if backward else f"{rows}.rn"
+        sort_value = f"{rows}.{sort}"
+        if source.timestamp:
+            sort_json = f"""'"' || {sj.iso_datetime(sort_value)} || '"'"""
+        elif sort == "name":
+            sort_json = f"to_json({sort_value})::text"
+        else:
+            sort_json = f"({sort_value})::text"
+        cursor = sj.cursor(sort_json, f"{rows}.id")
 
-        def scan_end(descending: bool) -> ColumnElement[Any]:
-            by = rank.desc() if descending else rank
-            return sj.quoted(func.array_agg(aggregate_order_by(cursor, by)).filter(kept)[1])
+        def more() -> str:
+            return sj.boolean(f"count(*) > {limit}")
 
-        more = sj.boolean(func.count() > size)
-        visible = source.visible if source.visible is not None else true()
-        pairs: list[tuple[str, ColumnElement[Any]]] = []
+        def flag(given: bool) -> str:
+            if not given:
+                return sj.FALSE
+            return sj.boolean(source.visible[1]()) if source.visible is not None else sj.TRUE
+
+        def scan_end(descending: bool) -> str:
+            by = f"{rows}.rn DESC" if descending else f"{rows}.rn"
+            return sj.quoted(f"(array_agg({cursor} ORDER BY {by}) FILTER (WHERE {kept()}))[1]")
+
+        def node(fields: Sequence[Field]) -> str:
+            return self.object(node_type, fields, rows)
+
+        pairs: list[tuple[str, str]] = []
         for part in selections:
             if part.name == "__typename":
-                pairs.append((part.key, sj.text_constant(f"{node_type}Connection")))
+                pairs.append((part.key, sj.type_name(f"{node_type}Connection")))
             elif part.name == "nodes":
-                pairs.append((part.key, listed(node(part.on(node_type)))))
+                pairs.append(
+                    (part.key, sj.json_list(node(part.on(node_type)), in_list_order, kept()))
+                )
             elif part.name == "edges":
-                edge_pairs: list[tuple[str, ColumnElement[Any]]] = []
+                edge_pairs: list[tuple[str, str]] = []
                 for edge_part in part.on(f"{node_type}Edge"):
                     if edge_part.name == "cursor":
                         edge_pairs.append((edge_part.key, sj.quoted(cursor)))
                     elif edge_part.name == "node":
                         edge_pairs.append((edge_part.key, node(edge_part.on(node_type))))
                     else:
-                        edge_pairs.append((edge_part.key, sj.text_constant(f"{node_type}Edge")))
-                pairs.append((part.key, listed(sj.json_object(edge_pairs))))
+                        edge_pairs.append((edge_part.key, sj.type_name(f"{node_type}Edge")))
+                edges = sj.json_object(edge_pairs)
+                pairs.append((part.key, sj.json_list(edges, in_list_order, kept())))
             elif part.name == "pageInfo":
-                given_before = sj.boolean(and_(_truth(page.before is not None), visible))
-                given_after = sj.boolean(and_(_truth(page.after is not None), visible))
-                info = {
-                    "hasNextPage": given_before if backward else more,
-                    "hasPreviousPage": more if backward else given_after,
-                    "startCursor": scan_end(descending=backward),
-                    "endCursor": scan_end(descending=not backward),
-                    "__typename": sj.text_constant("PageInfo"),
+                info: dict[str, Callable[[], str]] = {
+                    "hasNextPage": (lambda: flag(page.before is not None)) if backward else more,
+                    "hasPreviousPage": more if backward else (lambda: flag(page.after is not None)),
+                    "startCursor": lambda: scan_end(descending=backward),
+                    "endCursor": lambda: scan_end(descending=not backward),
+                    "__typename": lambda: sj.type_name("PageInfo"),
                 }
-                pairs.append(
-                    (part.key, sj.json_object([(p.key, info[p.name]) for p in part.on("PageInfo")]))
-                )
+                chosen = [(p.key, info[p.name]()) for p in part.on("PageInfo")]
+                pairs.append((part.key, sj.json_object(chosen)))
             elif part.name == "totalCount":
                 assert source.count is not None  # noqa: S101 - with rows comes a count
                 counted = source.count
                 if source.visible is not None:
-                    counted = counted.where(source.visible)
-                pairs.append((part.key, sj.number(counted.scalar_subquery())))
+                    counted = counted.where(source.visible[0])
+                pairs.append((part.key, sj.number(f"({self.sql.embed(counted)})")))
             else:
                 raise Unsupported(f"{node_type}Connection.{part.name}")
         # HAVING makes it one aggregate row even when nothing aggregates (only totalCount).
-        aggregate = select(sj.json_object(pairs)).select_from(numbered).having(true())
-        return aggregate.scalar_subquery()
+        return f"(SELECT {sj.json_object(pairs)} FROM {numbered} HAVING true)"
 
-    def _empty_connection(self, node_type: str, selections: Sequence[Field]) -> ColumnElement[Any]:
-        empty_info = {
-            "hasNextPage": sj.bool_constant(False),
-            "hasPreviousPage": sj.bool_constant(False),
-            "startCursor": sj.NULL,
-            "endCursor": sj.NULL,
-            "__typename": sj.text_constant("PageInfo"),
-        }
-        pairs: list[tuple[str, ColumnElement[Any]]] = []
-        for part in selections:
-            if part.name == "__typename":
-                pairs.append((part.key, sj.text_constant(f"{node_type}Connection")))
-            elif part.name in ("nodes", "edges"):
-                pairs.append((part.key, sj.EMPTY_LIST))
-            elif part.name == "pageInfo":
-                info = [(p.key, empty_info[p.name]) for p in part.on("PageInfo")]
-                pairs.append((part.key, sj.json_object(info)))
-            else:  # totalCount
-                pairs.append((part.key, sj.int_constant(0)))
-        return sj.json_object(pairs)
 
-    def _next_name(self) -> str:
-        self._aliases += 1
-        return f"t{self._aliases}"
+def _empty_connection(node_type: str, selections: Sequence[Field]) -> str:
+    """What a list the viewer may not see answers: nothing, on no page."""
+    empty_info = {
+        "hasNextPage": sj.FALSE,
+        "hasPreviousPage": sj.FALSE,
+        "startCursor": sj.NULL,
+        "endCursor": sj.NULL,
+        "__typename": sj.type_name("PageInfo"),
+    }
+    pairs: list[tuple[str, str]] = []
+    for part in selections:
+        if part.name == "__typename":
+            pairs.append((part.key, sj.type_name(f"{node_type}Connection")))
+        elif part.name in ("nodes", "edges"):
+            pairs.append((part.key, sj.EMPTY_LIST))
+        elif part.name == "pageInfo":
+            info = [(p.key, empty_info[p.name]) for p in part.on("PageInfo")]
+            pairs.append((part.key, sj.json_object(info)))
+        else:  # totalCount
+            pairs.append((part.key, "'0'"))
+    return sj.json_object(pairs)
 
 
 # --- Query -----------------------------------------------------------------------------------
 
 
-def _me(b: Builder, field: Field) -> ColumnElement[Any]:
-    viewer = b.viewer
-    if viewer is None:
+def _me(b: Builder, field: Field) -> str:
+    if b.viewer is None:
         return sj.NULL
-    return b.one("User", field, User, lambda u: u.c.id == viewer.id)
+    return b.one("User", field, "users", lambda u: f"{u}.id = {b.viewer_id()}")
 
 
-def _product(b: Builder, field: Field) -> ColumnElement[Any]:
+def _product(b: Builder, field: Field) -> str:
     key = from_global_id(b.arguments(field)["id"], "Product")
-    return b.one("Product", field, Product, *_product_visible(b, key))
+    return _one_product(b, field, key)
 
 
-def _product_visible(b: Builder, key: int) -> list[Callable[[Row], Any]]:
-    conditions: list[Callable[[Row], Any]] = [lambda p: p.c.id == key]
-    if not (b.viewer and b.viewer.is_admin):
-        conditions.append(lambda p: p.c.archived_at.is_(None))
-    return conditions
+def _one_product(b: Builder, field: Field, key: int) -> str:
+    """A product of the catalogue; archived ones only for admins."""
+    placeholder = b.sql.bind(key)
+    live = "" if b.viewer and b.viewer.is_admin else " AND {row}.archived_at IS NULL"
+    return b.one(
+        "Product",
+        field,
+        "products",
+        lambda p: f"{p}.id = {placeholder}" + live.format(row=p),
+    )
 
 
-def _order(b: Builder, field: Field) -> ColumnElement[Any]:
-    viewer = _signed_in(b)
+def _order(b: Builder, field: Field) -> str:
+    _signed_in(b)
     key = from_global_id(b.arguments(field)["id"], "Order")
-    return b.one("Order", field, Order, *_order_visible(viewer, key))
+    return _one_order(b, field, key)
 
 
-def _order_visible(viewer: Viewer, key: int) -> list[Callable[[Row], Any]]:
-    conditions: list[Callable[[Row], Any]] = [lambda o: o.c.id == key]
-    if not viewer.is_admin:
-        conditions.append(lambda o: o.c.customer_id == viewer.id)
-    return conditions
+def _one_order(b: Builder, field: Field, key: int) -> str:
+    """The order, if the viewer may see it (their own; an admin's: any)."""
+    placeholder = b.sql.bind(key)
+    viewer = b.viewer
+    assert viewer is not None  # noqa: S101 - checked by the callers
+    own = "" if viewer.is_admin else f" AND {{row}}.customer_id = {b.viewer_id()}"
+    return b.one("Order", field, "orders", lambda o: f"{o}.id = {placeholder}" + own.format(row=o))
 
 
-def _node(b: Builder, field: Field) -> ColumnElement[Any]:
+def _node(b: Builder, field: Field) -> str:
     type_name, key = parse_global_id(b.arguments(field)["id"])
     viewer = b.viewer
     if type_name == "Product":
-        return b.one("Product", field, Product, *_product_visible(b, key))
+        return _one_product(b, field, key)
     if viewer is None or (type_name == "User" and not (viewer.is_admin or viewer.id == key)):
         return sj.NULL
     if type_name == "Order":
-        return b.one("Order", field, Order, *_order_visible(viewer, key))
-    return b.one("User", field, User, lambda u: u.c.id == key)
+        return _one_order(b, field, key)
+    placeholder = b.sql.bind(key)
+    return b.one("User", field, "users", lambda u: f"{u}.id = {placeholder}")
 
 
-def _products(b: Builder, field: Field) -> ColumnElement[Any]:
+def _products(b: Builder, field: Field) -> str:
     from schema.products import product_query
 
     args = b.arguments(field)
     query = product_query(args.get("filter"), args.get("sort"))
-    digits = b.settings.currency_digits
     page = PageRequest(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
     page.size()
-    rows = products.filtered_products(query, digits)
+    rows = products.filtered_products(query, b.settings.currency_digits)
     source = ListSource(
         rows=rows,
         count=rows.with_only_columns(func.count()),
@@ -319,7 +337,7 @@ def _products(b: Builder, field: Field) -> ColumnElement[Any]:
     return b.connection(field, "Product", source, page)
 
 
-def _orders(b: Builder, field: Field) -> ColumnElement[Any]:
+def _orders(b: Builder, field: Field) -> str:
     from schema.orders import order_query
 
     viewer = _signed_in(b)
@@ -329,9 +347,7 @@ def _orders(b: Builder, field: Field) -> ColumnElement[Any]:
     return b.connection(field, "Order", _order_source(viewer, query), page)
 
 
-def _order_source(
-    viewer: Viewer | None, query: orders.OrderQuery, visible: ColumnElement[bool] | None = None
-) -> ListSource:
+def _order_source(viewer: Viewer | None, query: orders.OrderQuery) -> ListSource:
     rows = orders.visible_orders(viewer, query)
     return ListSource(
         rows=rows,
@@ -341,11 +357,10 @@ def _order_source(
         sort=orders.SORT_COLUMNS[query.sort],
         descending=query.descending,
         timestamp=query.sort is orders.OrderSortField.CREATED_AT,
-        visible=visible,
     )
 
 
-def _users(b: Builder, field: Field) -> ColumnElement[Any]:
+def _users(b: Builder, field: Field) -> str:
     from schema.users import _filter_args
 
     users.require_admin(b.viewer)
@@ -369,7 +384,7 @@ def _signed_in(b: Builder) -> Viewer:
     return b.viewer
 
 
-ROOTS: dict[str, Callable[[Builder, Field], ColumnElement[Any]]] = {
+ROOTS: dict[str, Callable[[Builder, Field], str]] = {
     "me": _me,
     "product": _product,
     "products": _products,
@@ -383,66 +398,64 @@ ROOTS: dict[str, Callable[[Builder, Field], ColumnElement[Any]]] = {
 # --- object types ----------------------------------------------------------------------------
 
 
-def _text(name: str) -> FieldSQL:
-    return lambda b, field, row: sj.string(row.c[name])
+def _text(column: str) -> FieldSQL:
+    return lambda b, field, row: sj.string(f"{row}.{column}")
 
 
-def _int(name: str) -> FieldSQL:
-    return lambda b, field, row: sj.number(row.c[name])
+def _int(column: str) -> FieldSQL:
+    return lambda b, field, row: sj.number(f"{row}.{column}")
 
 
 def _id(type_name: str) -> FieldSQL:
-    return lambda b, field, row: sj.quoted(sj.global_id(type_name, row.c.id))
+    return lambda b, field, row: sj.quoted(sj.global_id(type_name, f"{row}.id"))
 
 
-def _datetime(name: str) -> FieldSQL:
-    return lambda b, field, row: sj.quoted(sj.iso_datetime(row.c[name]))
+def _datetime(column: str) -> FieldSQL:
+    return lambda b, field, row: sj.quoted(sj.iso_datetime(f"{row}.{column}"))
 
 
-def _truth(value: bool) -> ColumnElement[bool]:
-    return true() if value else false()
+def _money(minor: str, currency: Callable[[Builder, str], str]) -> FieldSQL:
+    """A `Money` object of an amount column, in minor units, and a currency."""
 
-
-def _money(
-    minor: Callable[[Row], ColumnElement[Any]],
-    currency: Callable[[Builder, Row], ColumnElement[Any]],
-) -> FieldSQL:
-    def build(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
-        parts = {
-            "amount": lambda: sj.quoted(sj.decimal_text(minor(row), b.settings.currency_digits)),
+    def build(b: Builder, field: Field, row: str) -> str:
+        digits = b.settings.currency_digits
+        parts: dict[str, Callable[[], str]] = {
+            "amount": lambda: sj.quoted(sj.decimal(f"{row}.{minor}", digits)),
             "currency": lambda: currency(b, row),
-            "__typename": lambda: sj.text_constant("Money"),
+            "__typename": lambda: sj.type_name("Money"),
         }
         return sj.json_object([(p.key, parts[p.name]()) for p in field.on("Money")])
 
     return build
 
 
-def _store_currency(b: Builder, row: Row) -> ColumnElement[Any]:
-    return sj.text_constant(b.settings.currency)
-
-
-def _visible_email(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
+def _visible_email(b: Builder, field: Field, row: str) -> str:
     """Null unless the viewer is this user or an admin."""
-    return sj.string(case((b.can_see_email(row.c.id), row.c.email), else_=None))
+    return sj.string(f"CASE WHEN {b.can_see_email(f'{row}.id')} THEN {row}.email END")
 
 
-def _user_orders(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
+def _user_orders(b: Builder, field: Field, row: str) -> str:
     """A user's orders: empty unless the viewer is this user or an admin."""
     from schema.orders import order_query
 
     args = b.arguments(field)
     page = PageRequest(first=args.get("first"), after=args.get("after"))
     page.size()
-    query = order_query(args.get("filter"), args.get("sort"), customer_id=None)
+    # As for the standard resolver: the user's id, never the filter's customerId, chooses
+    # whose orders (here the enclosing row's id, so the query itself names no customer).
+    query = replace(
+        order_query(args.get("filter"), args.get("sort"), customer_id=0), customer_id=None
+    )
     viewer = b.viewer
     source = _order_source(viewer, query)
     if source.rows is None or source.count is None or viewer is None:
         return b.connection(field, "Order", source, page)
     # The user's row is in the enclosing query: named, so that it is not joined again.
-    user_id: ColumnElement[Any] = literal_column(f"{row.name}.id")  # type: ignore[attr-defined]
+    user_id: ColumnElement[Any] = literal_column(f"{row}.id", BigInteger)
     mine = Order.customer_id == user_id
-    visible = None if viewer.is_admin else user_id == viewer.id
+    visible = None
+    if not viewer.is_admin:
+        visible = (user_id == viewer.id, lambda: f"{row}.id = {b.viewer_id()}")
     own = ListSource(
         source.rows.where(mine), source.count.where(mine), source.sort, source.descending,
         source.timestamp, visible,
@@ -450,52 +463,36 @@ def _user_orders(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
     return b.connection(field, "Order", own, page)
 
 
-def _order_customer(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
-    return b.one("User", field, User, lambda u: u.c.id == row.c.customer_id)
+def _order_items(b: Builder, field: Field, row: str) -> str:
+    currency = sj.string(f"{row}.currency")  # the lines' amounts are in the order's currency
 
-
-def _order_items(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
-    item = b.alias(OrderItem)
-    currency = row.c.currency
-    fields = field.on("OrderItem")
-    built = _item_object(b, fields, item, currency)
-    listed = select(sj.json_list(built, item.c.product_id)).where(item.c.order_id == row.c.id)
-    return listed.scalar_subquery()
-
-
-def _item_object(
-    b: Builder, fields: Sequence[Field], item: Row, currency: ColumnElement[Any]
-) -> ColumnElement[Any]:
     def money(column: str) -> FieldSQL:
-        return _money(lambda r: r.c[column], lambda _b, _r: sj.string(currency))
+        return _money(column, lambda _b, _r: currency)
 
-    table: dict[str, FieldSQL] = {
-        "productName": _text("product_name"),
-        "quantity": _int("quantity"),
-        "unitPrice": money("unit_price_minor"),
-        "subtotal": money("subtotal_minor"),
-        "product": lambda b, f, r: b.one("Product", f, Product, lambda p: p.c.id == r.c.product_id),
-    }
-    pairs: list[tuple[str, ColumnElement[Any]]] = []
-    for field in fields:
-        if field.name == "__typename":
-            pairs.append((field.key, sj.text_constant("OrderItem")))
-        elif field.name in table:
-            pairs.append((field.key, table[field.name](b, field, item)))
-        else:
-            raise Unsupported(f"OrderItem.{field.name}")
-    return sj.json_object(pairs)
+    def line(b: Builder, fields: Sequence[Field], item: str) -> str:
+        table: dict[str, FieldSQL] = {
+            "productName": _text("product_name"),
+            "quantity": _int("quantity"),
+            "unitPrice": money("unit_price_minor"),
+            "subtotal": money("subtotal_minor"),
+            "product": lambda b, f, i: b.one(
+                "Product", f, "products", lambda p: f"{p}.id = {i}.product_id"
+            ),
+        }
+        pairs: list[tuple[str, str]] = []
+        for part in fields:
+            if part.name == "__typename":
+                pairs.append((part.key, sj.type_name("OrderItem")))
+            elif part.name in table:
+                pairs.append((part.key, table[part.name](b, part, item)))
+            else:
+                raise Unsupported(f"OrderItem.{part.name}")
+        return sj.json_object(pairs)
 
-
-def _order_events(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
-    event = b.alias(OrderEvent)
-    built = b.object("OrderEvent", field.on("OrderEvent"), event)
-    listed = select(sj.json_list(built, event.c.at, event.c.id))
-    return listed.where(event.c.order_id == row.c.id).scalar_subquery()
-
-
-def _event_actor(b: Builder, field: Field, row: Row) -> ColumnElement[Any]:
-    return b.one("User", field, User, lambda u: u.c.id == row.c.actor_id)
+    item = b.sql.name()
+    built = line(b, field.on("OrderItem"), item)
+    listed = sj.json_list(built, f"{item}.product_id")
+    return f"(SELECT {listed} FROM order_items AS {item} WHERE {item}.order_id = {row}.id)"
 
 
 OBJECTS: dict[str, dict[str, FieldSQL]] = {
@@ -503,7 +500,7 @@ OBJECTS: dict[str, dict[str, FieldSQL]] = {
         "id": _id("Product"),
         "name": _text("name"),
         "description": _text("description"),
-        "price": _money(lambda r: r.c.price_minor, _store_currency),
+        "price": _money("price_minor", lambda b, row: sj.type_name(b.settings.currency)),
         "stock": _int("stock"),
         "createdAt": _datetime("created_at"),
         "updatedAt": _datetime("updated_at"),
@@ -519,18 +516,22 @@ OBJECTS: dict[str, dict[str, FieldSQL]] = {
     "Order": {
         "id": _id("Order"),
         "status": _text("status"),
-        "total": _money(lambda r: r.c.total_minor, lambda b, r: sj.string(r.c.currency)),
+        "total": _money("total_minor", lambda b, row: sj.string(f"{row}.currency")),
         "createdAt": _datetime("created_at"),
         "updatedAt": _datetime("updated_at"),
-        "customer": _order_customer,
+        "customer": lambda b, f, row: b.one(
+            "User", f, "users", lambda u: f"{u}.id = {row}.customer_id"
+        ),
         "items": _order_items,
-        "events": _order_events,
+        "events": lambda b, f, row: b.listed(
+            "OrderEvent", f, "order_events", lambda e: f"{e}.order_id = {row}.id", "at,id"
+        ),
     },
     "OrderEvent": {
         "fromStatus": _text("from_status"),
         "toStatus": _text("to_status"),
         "at": _datetime("at"),
         "note": _text("note"),
-        "actor": _event_actor,
+        "actor": lambda b, f, row: b.one("User", f, "users", lambda u: f"{u}.id = {row}.actor_id"),
     },
 }

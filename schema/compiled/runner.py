@@ -18,7 +18,6 @@ from typing import Any
 from graphql import GraphQLError, parse, validate
 from graphql.execution.values import get_variable_values
 from graphql.validation import specified_rules
-from sqlalchemy.dialects import postgresql
 from strawberry import Schema
 from strawberry.schema.base import BaseSchema
 
@@ -92,13 +91,13 @@ class CompiledReads:
             return self._fall_back("variables do not coerce")
         builder = Builder(self.schema, self.settings, viewer, coerced)
         try:
-            statement = builder.statement(plan.fields(coerced))
+            sql, params = builder.statement(plan.fields(coerced))
         except (Fallback, Unsupported) as reason:
             return self._fall_back(str(reason))
-        if log.isEnabledFor(logging.DEBUG):
-            log.debug("compiled %s", statement.compile(dialect=postgresql.dialect()))  # type: ignore[no-untyped-call]
+        log.debug("compiled %s %r", sql, params)
         async with self.state.reads() as db:
-            data = await db.scalar(statement)
+            connection = await db.connection()
+            data = (await connection.exec_driver_sql(sql, tuple(params))).scalar_one()
         self.compiled += 1
         return RESPONSE_PREFIX + str(data).encode() + b"}"
 

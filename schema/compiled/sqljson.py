@@ -1,145 +1,111 @@
-"""SQL expressions that render values exactly as the standard executor serialises them.
+"""SQL that writes values exactly as the standard executor serialises them.
 
-Every helper returns a SQLAlchemy Core expression of compact JSON text (what orjson writes:
-no spaces), so that the database's result is the response body. User values only ever
-enter as bound parameters; keys of JSON objects are GraphQL names (`[_A-Za-z][_0-9A-Za-z]*`,
-checked by the parser and again here) and type names, so they are written as literals.
+Every function returns the SQL text of an expression whose value is compact JSON text (what
+orjson writes: no spaces), so that the statement's result is the response body as it is.
+Arguments are SQL texts too: column references of the statement's own aliases, constants
+of the schema, or placeholders (`$n`) of bound values; never a value itself. Keys are
+GraphQL names (`[_A-Za-z][_0-9A-Za-z]*`, checked by the parser and again here).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Any
-
-from sqlalchemy import Numeric, Text, case, cast, func, literal_column
-from sqlalchemy.dialects.postgresql import aggregate_order_by
-from sqlalchemy.sql.elements import ColumnElement
 
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]*$")
+NULL = "'null'"
+EMPTY_LIST = "'[]'"
+TRUE = "'true'"
+FALSE = "'false'"
 
 
-def _sql_text(value: str) -> ColumnElement[Any]:
-    """A constant of the schema (never user input) as a SQL string literal."""
-    if "'" in value or "\\" in value:
-        raise ValueError(value)
-    return literal_column(f"'{value}'", Text)
-
-
-def _name(value: str) -> str:
+def name(value: str) -> str:
+    """A GraphQL name, checked, so that it can be written into SQL text."""
     if not _NAME.fullmatch(value):
         raise ValueError(f"not a GraphQL name: {value!r}")
     return value
 
 
-def json_object(pairs: Sequence[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
-    """Compact JSON text of an object whose values are JSON texts, keys in the given order."""
+def literal(value: str) -> str:
+    """A constant of the schema as a SQL string literal."""
+    if "'" in value or "\\" in value:
+        raise ValueError(value)
+    return f"'{value}'"
+
+
+def json_object(pairs: Sequence[tuple[str, str]]) -> str:
+    """An object of JSON texts, its keys in the given order."""
     if not pairs:
-        return _sql_text("{}")
-    result: ColumnElement[Any] | None = None
+        return literal("{}")
+    pieces = []
     for index, (key, value) in enumerate(pairs):
-        opening = _sql_text(("{" if index == 0 else ",") + f'"{_name(key)}":')
-        result = opening + value if result is None else result + opening + value
-    assert result is not None  # noqa: S101
-    return result + _sql_text("}")
+        pieces += [literal(("{" if index == 0 else ",") + f'"{name(key)}":'), f"({value})"]
+    return " || ".join([*pieces, literal("}")])
 
 
-def json_list(
-    element: ColumnElement[Any],
-    *order: ColumnElement[Any],
-    where: ColumnElement[bool] | None = None,
-) -> ColumnElement[Any]:
-    """An aggregate: the JSON texts of the rows as a compact JSON list, in `order`."""
-    joined = func.string_agg(element, aggregate_order_by(_sql_text(","), *order))
-    aggregated: ColumnElement[Any] = joined if where is None else joined.filter(where)
-    return _sql_text("[") + func.coalesce(aggregated, _sql_text("")) + _sql_text("]")
+def json_list(item: str, order: str, where: str | None = None) -> str:
+    """An aggregate: the JSON texts of the rows as a list, in `order`."""
+    aggregated = f"string_agg({item}, ',' ORDER BY {order})"
+    if where is not None:
+        aggregated += f" FILTER (WHERE {where})"
+    return f"'[' || coalesce({aggregated}, '') || ']'"
 
 
-def string(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """Any text (or enum) value, escaped as orjson escapes strings; null stays null."""
-    return func.coalesce(cast(func.to_json(value), Text), NULL)
+def string(expression: str) -> str:
+    """A text (or enum) value, escaped as orjson escapes strings; null as null."""
+    return f"coalesce(to_json({expression})::text, 'null')"
 
 
-def number(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    return func.coalesce(cast(value, Text), NULL)
+def number(expression: str) -> str:
+    return f"coalesce(({expression})::text, 'null')"
 
 
-def boolean(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    return case((value, _sql_text("true")), else_=_sql_text("false"))
+def boolean(condition: str) -> str:
+    return f"CASE WHEN {condition} THEN 'true' ELSE 'false' END"
 
 
-def quoted(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A string that needs no escaping (an ID, a timestamp, a decimal) as JSON."""
-    return func.coalesce(_sql_text('"') + value + _sql_text('"'), NULL)
+def quoted(expression: str) -> str:
+    """A value whose text needs no escaping (an ID, a timestamp, a decimal) as a string."""
+    return f"""coalesce('"' || ({expression}) || '"', 'null')"""
 
 
-def nullable(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A JSON text that may be missing (no row), as `null` then."""
-    return func.coalesce(value, NULL)
+def nullable(expression: str) -> str:
+    """JSON text that may be missing (no such row): null then."""
+    return f"coalesce({expression}, 'null')"
 
 
-def text_constant(value: str) -> ColumnElement[Any]:
-    """A type name of the schema as a JSON string."""
-    return _sql_text(f'"{_name(value)}"')
+def type_name(value: str) -> str:
+    """A type name of the schema (or the store's currency code) as a JSON string."""
+    return literal(f'"{name(value)}"')
 
 
-def bool_constant(value: bool) -> ColumnElement[Any]:
-    return _sql_text("true" if value else "false")
-
-
-def int_constant(value: int) -> ColumnElement[Any]:
-    return _sql_text(str(int(value)))
-
-
-NULL = literal_column("'null'", Text)
-EMPTY_LIST = literal_column("'[]'", Text)
-
-
-def base64url(text: ColumnElement[Any]) -> ColumnElement[Any]:
+def base64url(expression: str) -> str:
     """Python's `urlsafe_b64encode(text).rstrip("=")`: PostgreSQL's base64 breaks lines every
-    76 characters and pads with `=`; both are dropped, `+/` become `-_`."""
-    encoded = func.encode(
-        func.convert_to(text, literal_column("'UTF8'")), literal_column("'base64'")
-    )
-    return func.translate(encoded, literal_column("E'+/=\\n'"), literal_column("'-_'"))
+    76 characters and pads with `=`; both are dropped, and `+/` become `-_`."""
+    return f"translate(encode(convert_to({expression}, 'UTF8'), 'base64'), E'+/=\\n', '-_')"
 
 
-def global_id(type_name: str, key: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`resolvers.ids.to_global_id(type_name, key)` in SQL."""
-    if not _NAME.fullmatch(type_name):
-        raise ValueError(type_name)
-    return base64url(literal_column(f"'{type_name}:'", Text) + cast(key, Text))
+def global_id(type_: str, key: str) -> str:
+    """`resolvers.ids.to_global_id` of a key column."""
+    return base64url(f"'{name(type_)}:' || ({key})::text")
 
 
-def iso_datetime(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`datetime.isoformat()` of a UTC timestamp: microseconds only when not zero."""
-    utc = func.timezone(literal_column("'UTC'"), value)
-    seconds = func.to_char(utc, literal_column("'YYYY-MM-DD\"T\"HH24:MI:SS'"))
-    micro = func.to_char(utc, literal_column("'US'"))
-    fraction = case(
-        (micro == literal_column("'000000'"), literal_column("''")),
-        else_=literal_column("'.'", Text) + micro,
-    )
-    return seconds.concat(fraction).concat(literal_column("'+00:00'"))
+def iso_datetime(expression: str) -> str:
+    """`datetime.isoformat()` of a timestamp in UTC: microseconds only when not zero."""
+    utc = f"timezone('UTC', {expression})"
+    micro = f"to_char({utc}, 'US')"
+    fraction = f"CASE WHEN {micro} = '000000' THEN '' ELSE '.' || {micro} END"
+    return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || {fraction} || '+00:00'"""
 
 
-def decimal_text(minor: ColumnElement[Any], digits: int) -> ColumnElement[Any]:
+def decimal(minor: str, digits: int) -> str:
     """`str(Decimal(minor).scaleb(-digits))`: exactly `digits` places (19.90, 0.00)."""
     if digits == 0:
-        return cast(minor, Text)
-    unit = literal_column(f"0.{'0' * (digits - 1)}1::numeric", Numeric)
-    return cast(cast(minor, Numeric) * unit, Text)
+        return f"({minor})::text"
+    return f"(({minor})::numeric * 0.{'0' * (digits - 1)}1)::text"
 
 
-def cursor(sort_value: ColumnElement[Any], row_id: ColumnElement[Any]) -> ColumnElement[Any]:
-    """`resolvers.pagination.encode_cursor`: base64url of the compact JSON `[value, id]`.
-
-    `sort_value` must already be JSON text (a number, or a string made with `to_json`).
-    """
-    body = literal_column("'['", Text) + sort_value + literal_column("','", Text)
-    return base64url(body + cast(row_id, Text) + literal_column("']'", Text))
-
-
-def json_text(value: ColumnElement[Any]) -> ColumnElement[Any]:
-    """A non-null value as JSON text, escaped the way orjson escapes strings."""
-    return cast(func.to_json(value), Text)
+def cursor(sort_json: str, key: str) -> str:
+    """`resolvers.pagination.encode_cursor`: base64url of the compact JSON `[value, id]`;
+    `sort_json` is the sort value as JSON text."""
+    return base64url(f"'[' || {sort_json} || ',' || ({key})::text || ']'")
