@@ -62,8 +62,10 @@ class Builder:
         settings: Settings,
         viewer: Viewer | None,
         variables: VariableValues,
+        literal_arguments: dict[int, dict[str, Any]],
     ) -> None:
         self.schema = schema
+        self.literal_arguments = literal_arguments
         self.settings = settings
         self.viewer = viewer
         self.variables = variables
@@ -91,14 +93,20 @@ class Builder:
     def arguments(self, field: Field) -> dict[str, Any]:
         """The field's arguments as its resolver would receive them."""
         assert field.definition is not None  # noqa: S101 - not __typename
+        known = self.literal_arguments.get(id(field.node))
+        if known is not None:
+            return known
         raw = get_argument_values(field.definition, field.node, self.variables)
         strawberry_field = field.definition.extensions["strawberry-definition"]
-        return convert_arguments(
+        converted = convert_arguments(
             raw,
             strawberry_field.arguments,
             scalar_registry=self.schema.schema_converter.scalar_registry,
             config=self.schema.config,
         )
+        if field.literal_arguments:
+            self.literal_arguments[id(field.node)] = converted
+        return converted
 
     def object(self, type_name: str, fields: Sequence[Field], row: str) -> str:
         """The JSON object of type `type_name` for the row `row` of this statement."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from graphql import (
     DocumentNode,
@@ -24,9 +25,13 @@ from graphql import (
     GraphQLSchema,
     GraphQLSkipDirective,
     InlineFragmentNode,
+    ListValueNode,
+    Node,
+    ObjectValueNode,
     OperationDefinitionNode,
     OperationType,
     SelectionSetNode,
+    VariableNode,
     get_named_type,
     is_abstract_type,
 )
@@ -54,6 +59,20 @@ class Field:
     def node(self) -> FieldNode:
         return self.nodes[0]
 
+    @property
+    def literal_arguments(self) -> bool:
+        """Whether its arguments are all written in the document (no variables)."""
+        pending: list[Node] = [argument.value for argument in self.node.arguments or ()]
+        while pending:
+            value = pending.pop()
+            if isinstance(value, VariableNode):
+                return False
+            if isinstance(value, ListValueNode):
+                pending += value.values
+            elif isinstance(value, ObjectValueNode):
+                pending += [item.value for item in value.fields]
+        return True
+
     def on(self, type_name: str) -> tuple[Field, ...]:
         return self.selections[type_name]
 
@@ -67,6 +86,9 @@ class Plan:
     fragments: dict[str, FragmentDefinitionNode]
     conditional: tuple[FieldNode | InlineFragmentNode | FragmentSpreadNode, ...]
     shapes: dict[tuple[bool, ...], tuple[Field, ...]] = field(default_factory=dict)
+    # Arguments written as literals only, converted once: keyed by the id of the field node,
+    # which lives as long as this plan.
+    literal_arguments: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     def fields(self, variables: VariableValues) -> tuple[Field, ...]:
         """The root fields for these variables (cached per outcome of the conditions)."""

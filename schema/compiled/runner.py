@@ -45,6 +45,7 @@ class CompiledReads:
         self.compiled = 0
         self._plans: OrderedDict[tuple[str, str | None], Plan | str] = OrderedDict()
         self._rules = [*specified_rules, ComplexityRule]
+        self._reads = state.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def plan(self, query: str, operation_name: str | None) -> Plan | str:
         """The plan for a document and operation, or why there is none (cached)."""
@@ -89,14 +90,13 @@ class CompiledReads:
         )
         if isinstance(coerced, list):
             return self._fall_back("variables do not coerce")
-        builder = Builder(self.schema, self.settings, viewer, coerced)
+        builder = Builder(self.schema, self.settings, viewer, coerced, plan.literal_arguments)
         try:
             sql, params = builder.statement(plan.fields(coerced))
         except (Fallback, Unsupported) as reason:
             return self._fall_back(str(reason))
         log.debug("compiled %s %r", sql, params)
-        async with self.state.reads() as db:
-            connection = await db.connection()
+        async with self._reads.connect() as connection:  # one statement: no transaction
             data = (await connection.exec_driver_sql(sql, tuple(params))).scalar_one()
         self.compiled += 1
         return RESPONSE_PREFIX + str(data).encode() + b"}"

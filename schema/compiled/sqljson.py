@@ -91,11 +91,10 @@ def global_id(type_: str, key: str) -> str:
 
 
 def iso_datetime(expression: str) -> str:
-    """`datetime.isoformat()` of a timestamp in UTC: microseconds only when not zero."""
-    utc = f"timezone('UTC', {expression})"
-    micro = f"to_char({utc}, 'US')"
-    fraction = f"CASE WHEN {micro} = '000000' THEN '' ELSE '.' || {micro} END"
-    return f"""to_char({utc}, 'YYYY-MM-DD"T"HH24:MI:SS') || {fraction} || '+00:00'"""
+    """`datetime.isoformat()` of a timestamp in UTC: microseconds only when not zero (the
+    only `.000000` the pattern can produce is a zero fraction)."""
+    formatted = f"""to_char(timezone('UTC', {expression}), 'YYYY-MM-DD"T"HH24:MI:SS.US')"""
+    return f"replace({formatted}, '.000000', '') || '+00:00'"
 
 
 def decimal(minor: str, digits: int) -> str:
