@@ -24,7 +24,7 @@ import httpx
 import pytest
 
 from resolvers.ids import from_global_id, to_global_id
-from tests.disposable_database import DisposableDatabase, disposable_database, wait_until
+from tests.disposable_database import DisposableDatabase, wait_until
 from tests.helpers import PASSWORD
 from tests.live_server import SECRET, Server
 
@@ -56,12 +56,6 @@ class Ledger:
     failures: Counter[str] = field(default_factory=Counter)  # kind of failed attempt -> count
     dishonest: list[str] = field(default_factory=list)  # answers that must never happen
     outstanding: set[str] = field(default_factory=set)
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[DisposableDatabase]:
-    with disposable_database(tmp_path / "db") as database:
-        yield database
 
 
 @pytest.fixture

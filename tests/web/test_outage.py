@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.disposable_database import DisposableDatabase, disposable_database, wait_until
+from tests.disposable_database import DisposableDatabase, wait_until
 from tests.helpers import PASSWORD
 from tests.live_server import SECRET, Server
 
@@ -33,12 +33,6 @@ PRODUCTS = "{ products(first: 5) { nodes { id name } } }"
 ME = "{ me { id email } }"
 PLACE = """mutation($input: PlaceOrderInput!) {
   placeOrder(input: $input) { order { id } userErrors { code } } }"""
-
-
-@pytest.fixture
-def database(tmp_path: Path) -> Iterator[DisposableDatabase]:
-    with disposable_database(tmp_path / "db") as database:
-        yield database
 
 
 @pytest.fixture
