@@ -32,6 +32,8 @@ log = logging.getLogger("orderly.graphql")
 # Distinct documents whose parse and validation results are kept (a frontend sends a few
 # dozen; the bound keeps arbitrary documents from growing memory).
 DOCUMENT_CACHE_SIZE = 512
+# Checked after GraphQL's own rules, on every path that runs a document.
+VALIDATION_RULES = (ComplexityRule, OneCredentialFieldRule)
 
 
 class OrderlySchema(strawberry.Schema):
@@ -56,7 +58,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         lambda: MaxTokensLimiter(max_token_count=MAX_TOKENS),
         lambda: ParserCache(maxsize=DOCUMENT_CACHE_SIZE),
-        lambda: AddValidationRules([ComplexityRule, OneCredentialFieldRule]),
+        lambda: AddValidationRules(list(VALIDATION_RULES)),
         lambda: ValidationCache(maxsize=DOCUMENT_CACHE_SIZE),
         ValidationErrorCodes,
     ]

@@ -22,9 +22,10 @@ from strawberry import Schema
 from strawberry.schema.base import BaseSchema
 
 from auth.viewer import Viewer
+from schema.build import VALIDATION_RULES
 from schema.compiled.build import Builder, Fallback
 from schema.compiled.plan import Plan, Unsupported, plan_operation
-from schema.limits import MAX_TOKENS, ComplexityRule
+from schema.limits import MAX_TOKENS
 from settings import Settings
 from web.state import AppState
 
@@ -44,7 +45,7 @@ class CompiledReads:
         self.fallbacks: Counter[str] = Counter()
         self.compiled = 0
         self._plans: OrderedDict[tuple[str, str | None], Plan | str] = OrderedDict()
-        self._rules = [*specified_rules, ComplexityRule]
+        self._rules = [*specified_rules, *VALIDATION_RULES]
         self._reads = state.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     def plan(self, query: str, operation_name: str | None) -> Plan | str:
