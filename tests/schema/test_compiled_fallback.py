@@ -1,0 +1,75 @@
+"""What compiled reads hand to the standard executor, and that they say why.
+
+Introspection, mutations and requests that answer with an error run on the standard
+executor; each time the reason is logged at DEBUG (and counted). A plain read is compiled
+and logs its SQL, with the values as parameters, never in the text.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+import httpx
+import pytest
+
+from settings import Settings
+from tests.catalog.support import NewProduct, insert_products
+from web.state import AppState
+
+COMPILED = "orderly.compiled"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    return replace(settings, graphql_compiler=True)  # whatever the suite runs with
+
+
+def _reasons(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage().removeprefix("standard executor: ")
+        for r in caplog.records
+        if r.name == COMPILED and r.getMessage().startswith("standard executor: ")
+    ]
+
+
+async def test_introspection_mutations_and_errors_run_on_the_standard_executor(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG, logger=COMPILED)
+    introspection = await client.post(
+        "/graphql", json={"query": "{ __schema { queryType { name } } }"}
+    )
+    assert introspection.json() == {"data": {"__schema": {"queryType": {"name": "Query"}}}}
+    logout = await client.post("/graphql", json={"query": "mutation { logout { ok } }"})
+    assert logout.json() == {"data": {"logout": {"ok": True}}}
+    too_many = await client.post(
+        "/graphql", json={"query": "{ products(first: 101) { totalCount } }"}
+    )
+    assert too_many.json()["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    anonymous = await client.post("/graphql", json={"query": "{ orders { totalCount } }"})
+    assert anonymous.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert _reasons(caplog) == [
+        "introspection",
+        "mutation operation",
+        "InvalidArgument",
+        "not signed in",
+    ]
+
+
+async def test_a_read_is_compiled_with_its_values_bound(
+    client: httpx.AsyncClient, state: AppState, caplog: pytest.LogCaptureFixture
+) -> None:
+    await insert_products(state, [NewProduct("Lamp with 'quotes'", price_minor=1999)])
+    caplog.set_level(logging.DEBUG, logger=COMPILED)
+    query = "query($s: String) { products(filter: {search: $s}) { nodes { name } } }"
+    search = "quotes'"
+    response = await client.post("/graphql", json={"query": query, "variables": {"s": search}})
+    assert response.json() == {"data": {"products": {"nodes": [{"name": "Lamp with 'quotes'"}]}}}
+    assert _reasons(caplog) == []
+    (compiled,) = [r for r in caplog.records if r.getMessage().startswith("compiled ")]
+    assert isinstance(compiled.args, tuple)
+    sql, params = compiled.args
+    assert isinstance(sql, str) and isinstance(params, list)
+    assert search not in sql
+    assert f"%{search}%" in params
