@@ -41,9 +41,9 @@ class GraphQLView(GraphQL[Context, None]):
             multipart_uploads_enabled=False,
         )
         self.state = state
-        self.compiled = (
-            CompiledReads(self.schema, state) if state.settings.graphql_compiler else None
-        )
+        reads = CompiledReads(self.schema, state)
+        state.documents = reads  # the REST reads always run compiled
+        self.compiled = reads if state.settings.graphql_compiler else None
         # The page loads its scripts and styles from a CDN; the policy allows exactly those.
         self.ide_headers = {"Content-Security-Policy": page_policy(self.graphql_ide_html)}
 

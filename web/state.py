@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth.passwords import Passwords
+from auth.viewer import Viewer
 from settings import Settings
+
+
+class DocumentReader(Protocol):
+    """Runs a fixed GraphQL query document as one SQL statement: the REST reads."""
+
+    async def read(
+        self, query: str, variables: Mapping[str, Any], viewer: Viewer | None
+    ) -> str: ...
 
 
 @dataclass(slots=True)
@@ -18,6 +29,7 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]  # transactions: `async with sessions.begin()`
     reads: async_sessionmaker[AsyncSession]  # autocommit: single reads, no BEGIN/ROLLBACK
     passwords: Passwords
+    documents: DocumentReader | None = None  # set once the GraphQL schema is built
     shutting_down: bool = field(default=False)
 
     async def close(self) -> None:

@@ -10,12 +10,11 @@ from starlette.responses import Response
 
 from db.models import Order
 from resolvers import checkout, fulfilment, orders
-from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id
-from resolvers.pagination import PageRequest
 from rest.endpoint import Call
-from rest.models import CancelOrderBody, ListOut, OrderOut, OrderStatusBody, PlaceOrderBody
+from rest.models import CancelOrderBody, OrderOut, OrderStatusBody, PlaceOrderBody
 from rest.queries import OrderListQuery, sort_parts
+from rest.reads import ORDER, direction, list_document, one_document, read_one, read_page
 from rest.representation import orders_out
 from rest.responses import json_response
 
@@ -49,29 +48,36 @@ async def place_order(call: Call[PlaceOrderBody, None]) -> Response:
     return json_response(out, 201, headers={"Location": f"/api/orders/{out.id}"})
 
 
+_PAGE = list_document(
+    "orders",
+    "$first: Int, $after: String, $filter: OrderFilter, $sort: OrderSort",
+    "first: $first, after: $after, filter: $filter, sort: $sort",
+    ORDER,
+)
+_ONE = one_document("order", "(id: $id)", ORDER)
+
+
 async def list_orders(call: Call[None, OrderListQuery]) -> Response:
     q = call.query
     field, descending = sort_parts(q.sort)
-    query = orders.OrderQuery(
-        statuses=tuple(q.status) if q.status else None,
-        created_after=q.created_after, created_before=q.created_before,
-        customer_id=from_global_id(q.customer_id, "User") if q.customer_id else None,
-        sort=_SORT_FIELDS[field], descending=descending,
-    )  # fmt: skip
-    async with call.app.reads() as db:
-        page = await orders.list_orders(
-            db, viewer=call.viewer, query=query, page=PageRequest(first=q.limit, after=q.cursor)
-        )
-        items = await orders_out(db, page.rows, call.viewer, call.app.settings)
-    return json_response(ListOut[OrderOut](items=items, next_cursor=page.next_cursor))
+    after, before = q.created_after, q.created_before
+    variables = {
+        "first": q.limit,
+        "after": q.cursor,
+        "filter": {
+            "status": q.status,
+            "createdAfter": after.isoformat() if after else None,
+            "createdBefore": before.isoformat() if before else None,
+            "customerId": q.customer_id,
+        },
+        "sort": {"field": _SORT_FIELDS[field].value, "direction": direction(descending)},
+    }
+    return await read_page(call, _PAGE, variables)
 
 
 async def get_order(call: Call[None, None]) -> Response:
-    async with call.app.reads() as db:
-        row = await orders.get_order(db, viewer=call.viewer, order_id=_order_id(call))
-        if row is None:
-            raise BusinessError.one("NOT_FOUND", "No such order.")
-        return json_response(await _one(call, db, row))
+    variables = {"id": call.request.path_params["id"]}
+    return await read_one(call, _ONE, variables, "No such order.")
 
 
 async def _move(call: Call[Any, Any], move: Callable[[AsyncSession], Awaitable[Order]]) -> Response:

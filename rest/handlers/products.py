@@ -8,13 +8,12 @@ from typing import Any
 from starlette.responses import Response
 
 from resolvers import products
-from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id
 from resolvers.money import parse_decimal
-from resolvers.pagination import PageRequest
 from rest.endpoint import Call
-from rest.models import CreateProductBody, ListOut, ProductOut, UpdateProductBody
+from rest.models import CreateProductBody, UpdateProductBody
 from rest.queries import ProductListQuery, sort_parts
+from rest.reads import PRODUCT, direction, list_document, one_document, read_one, read_page
 from rest.representation import product_out
 from rest.responses import json_response, no_content
 
@@ -33,30 +32,31 @@ def _product_id(call: Call[Any, Any]) -> int:
     return from_global_id(call.request.path_params["id"], "Product")
 
 
+_PAGE = list_document(
+    "products",
+    "$first: Int, $after: String, $filter: ProductFilter, $sort: ProductSort",
+    "first: $first, after: $after, filter: $filter, sort: $sort",
+    PRODUCT,
+)
+_ONE = one_document("product", "(id: $id)", PRODUCT)
+
+
 async def list_products(call: Call[None, ProductListQuery]) -> Response:
     q = call.query
     field, descending = sort_parts(q.sort)
-    query = products.ProductQuery(
-        search=q.search, min_price=_decimal(q.min_price), max_price=_decimal(q.max_price),
-        in_stock=q.in_stock, sort=_SORT_FIELDS[field], descending=descending,
-    )  # fmt: skip
-    async with call.app.reads() as db:
-        page = await products.list_products(
-            db,
-            query=query,
-            page=PageRequest(first=q.limit, after=q.cursor),
-            currency_digits=call.app.settings.currency_digits,
-        )
-    items = [product_out(row, call.app.settings) for row in page.rows]
-    return json_response(ListOut[ProductOut](items=items, next_cursor=page.next_cursor))
+    search = {"search": q.search, "minPrice": q.min_price, "maxPrice": q.max_price}
+    variables = {
+        "first": q.limit,
+        "after": q.cursor,
+        "filter": {**search, "inStock": q.in_stock},
+        "sort": {"field": _SORT_FIELDS[field].value, "direction": direction(descending)},
+    }
+    return await read_page(call, _PAGE, variables)
 
 
 async def get_product(call: Call[None, None]) -> Response:
-    async with call.app.reads() as db:
-        row = await products.get_product(db, viewer=call.viewer, product_id=_product_id(call))
-    if row is None:
-        raise BusinessError.one("NOT_FOUND", "No such product.")
-    return json_response(product_out(row, call.app.settings))
+    variables = {"id": call.request.path_params["id"]}
+    return await read_one(call, _ONE, variables, "No such product.")
 
 
 def _changes(body: CreateProductBody | UpdateProductBody) -> products.ProductChanges:

@@ -6,36 +6,33 @@ from starlette.responses import Response
 
 from auth.viewer import Role
 from resolvers import users
-from resolvers.errors import BusinessError
 from resolvers.ids import from_global_id
-from resolvers.pagination import PageRequest
 from rest.endpoint import Call
-from rest.models import ListOut, SetRoleBody, UserOut
+from rest.models import SetRoleBody
 from rest.queries import UserListQuery
+from rest.reads import USER, list_document, one_document, read_one, read_page
 from rest.representation import user_out
 from rest.responses import json_response
 
+_ME = one_document("me", "", USER)
+_PAGE = list_document(
+    "users", "$first: Int, $after: String, $filter: UserFilter",
+    "first: $first, after: $after, filter: $filter", USER,
+)  # fmt: skip
+
 
 async def me(call: Call[None, None]) -> Response:
-    async with call.app.reads() as db:
-        (row,) = await users.users_by_ids(db, [call.signed_in().id])
-    if row is None:
-        raise BusinessError.one("NOT_FOUND", "No such user.")
-    return json_response(user_out(row, call.viewer))
+    return await read_one(call, _ME, {}, "No such user.")
 
 
 async def list_users(call: Call[None, UserListQuery]) -> Response:
     query = call.query
-    async with call.app.reads() as db:
-        page = await users.list_users(
-            db,
-            viewer=call.viewer,
-            page=PageRequest(first=query.limit, after=query.cursor),
-            search=query.search,
-            role=Role(query.role) if query.role else None,
-        )
-    items = [user_out(row, call.viewer) for row in page.rows]
-    return json_response(ListOut[UserOut](items=items, next_cursor=page.next_cursor))
+    variables = {
+        "first": query.limit,
+        "after": query.cursor,
+        "filter": {"search": query.search, "role": query.role},
+    }
+    return await read_page(call, _PAGE, variables)
 
 
 async def set_role(call: Call[SetRoleBody, None]) -> Response:

@@ -63,8 +63,11 @@ class Builder:
         viewer: Viewer | None,
         variables: VariableValues,
         literal_arguments: dict[int, dict[str, Any]],
+        *,
+        strict: bool = False,
     ) -> None:
         self.schema = schema
+        self.strict = strict  # domain errors propagate instead of falling back
         self.literal_arguments = literal_arguments
         self.settings = settings
         self.viewer = viewer
@@ -86,6 +89,8 @@ class Builder:
         try:
             return resolve(self, root)
         except OrderlyError as error:  # a bad argument, no session, a wrong role
+            if self.strict:
+                raise
             raise Fallback(type(error).__name__) from None
 
     # --- helpers -----------------------------------------------------------------------------
