@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import Enum
 
-from sqlalchemy import Select, Text, any_, func, literal, select
+from sqlalchemy import Select, Text, any_, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from db.models import Order, OrderEvent, OrderItem, Product
-from resolvers.pagination import Page, PageRequest, fetch_page
+from resolvers.pagination import Page, PageRequest, counting, fetch_page
 from resolvers.timestamps import to_utc
 
 
@@ -102,8 +102,7 @@ async def count_orders(db: AsyncSession, *, viewer: Viewer | None, query: OrderQ
     statement = visible_orders(viewer, query)
     if statement is None:
         return 0
-    # Keep the FROM even when no condition names the table (an admin's unfiltered list).
-    counted = statement.with_only_columns(func.count(), maintain_column_froms=True)
+    counted = counting(statement)
     return int(await db.scalar(counted) or 0)
 
 

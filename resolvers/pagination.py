@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 
 import orjson
-from sqlalchemy import Select, and_, literal, tuple_
+from sqlalchemy import Select, and_, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
@@ -99,6 +99,12 @@ def decode_cursor(cursor: str, *, timestamp: bool, kind: type = object) -> tuple
     except (binascii.Error, ValueError, TypeError, OverflowError, orjson.JSONDecodeError):
         raise InvalidArgument("Malformed cursor.") from None
     return value, row_id
+
+
+def counting(query: Select[Any]) -> Select[Any]:
+    """How many rows `query` selects, across all pages. Its FROM stays even when no condition
+    names the table (an unfiltered list), where `count()` alone would select from nothing."""
+    return query.with_only_columns(func.count(), maintain_column_froms=True)
 
 
 def keyset_page(

@@ -13,7 +13,7 @@ from auth.viewer import Viewer
 from db.models import Product
 from resolvers.errors import BusinessError, InvalidArgument, Problem
 from resolvers.money import price_problems, to_minor
-from resolvers.pagination import Page, PageRequest, fetch_page
+from resolvers.pagination import Page, PageRequest, counting, fetch_page
 from resolvers.text import search_pattern
 from resolvers.users import require_admin
 
@@ -112,7 +112,7 @@ async def list_products(
 
 async def count_products(db: AsyncSession, *, query: ProductQuery, currency_digits: int) -> int:
     """How many live products match `query`."""
-    statement = filtered_products(query, currency_digits).with_only_columns(func.count())
+    statement = counting(filtered_products(query, currency_digits))
     return int(await db.scalar(statement) or 0)
 
 

@@ -12,7 +12,7 @@ from auth.viewer import Role, Viewer
 from db.models import User
 from resolvers.accounts import email_key
 from resolvers.errors import BusinessError, Forbidden
-from resolvers.pagination import Page, PageRequest, fetch_page
+from resolvers.pagination import Page, PageRequest, counting, fetch_page
 from resolvers.text import search_pattern
 
 
@@ -74,8 +74,7 @@ async def count_users(
 ) -> int:
     """Admin only: how many users `list_users` would list across all pages."""
     require_admin(viewer)
-    # keep FROM users: without a filter, count() alone would select from nothing (= 1)
-    query = filtered_users(search, role).with_only_columns(func.count(), maintain_column_froms=True)
+    query = counting(filtered_users(search, role))
     return int(await db.scalar(query) or 0)
 
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from graphql.execution.values import VariableValues, get_argument_values
-from sqlalchemy import BigInteger, ColumnElement, Select, func, literal_column
+from sqlalchemy import BigInteger, ColumnElement, Select, literal_column
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 
@@ -26,7 +26,7 @@ from db.models import Order, User
 from resolvers import orders, products, users
 from resolvers.errors import OrderlyError
 from resolvers.ids import from_global_id, parse_global_id
-from resolvers.pagination import PageRequest, keyset_page
+from resolvers.pagination import PageRequest, counting, keyset_page
 from schema.compiled import sqljson as sj
 from schema.compiled.plan import Field, Unsupported
 from schema.compiled.sqltext import Placeholder, Statement
@@ -338,11 +338,10 @@ def _products(b: Builder, field: Field) -> str:
     args = b.arguments(field)
     query = product_query(args.get("filter"), args.get("sort"))
     page = PageRequest(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
-    page.size()
     rows = products.filtered_products(query, b.settings.currency_digits)
     source = ListSource(
         rows=rows,
-        count=rows.with_only_columns(func.count()),
+        count=counting(rows),
         sort=products.SORT_COLUMNS[query.sort],
         descending=query.descending,
         timestamp=query.sort is products.ProductSortField.CREATED_AT,
@@ -364,9 +363,7 @@ def _order_source(viewer: Viewer | None, query: orders.OrderQuery) -> ListSource
     rows = orders.visible_orders(viewer, query)
     return ListSource(
         rows=rows,
-        count=rows.with_only_columns(func.count(), maintain_column_froms=True)
-        if rows is not None
-        else None,
+        count=counting(rows) if rows is not None else None,
         sort=orders.SORT_COLUMNS[query.sort],
         descending=query.descending,
         timestamp=query.sort is orders.OrderSortField.CREATED_AT,
@@ -379,11 +376,10 @@ def _users(b: Builder, field: Field) -> str:
     users.require_admin(b.viewer)
     args = b.arguments(field)
     page = PageRequest(first=args.get("first"), after=args.get("after"))
-    page.size()
     rows = users.filtered_users(**_filter_args(args.get("filter")))
     source = ListSource(
         rows=rows,
-        count=rows.with_only_columns(func.count(), maintain_column_froms=True),
+        count=counting(rows),
         sort=User.created_at,
         descending=True,
         timestamp=True,
@@ -453,7 +449,6 @@ def _user_orders(b: Builder, field: Field, row: str) -> str:
 
     args = b.arguments(field)
     page = PageRequest(first=args.get("first"), after=args.get("after"))
-    page.size()
     # As for the standard resolver: the user's id, never the filter's customerId, chooses
     # whose orders (here the enclosing row's id, so the query itself names no customer).
     query = replace(
