@@ -28,6 +28,7 @@ from types import FrameType
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
@@ -41,12 +42,14 @@ from rest.docs import docs_routes
 from rest.routes import rest_routes
 from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
+from web.cors import CorsMiddleware
 from web.cross_site import CrossSiteMiddleware
 from web.draining import serve
 from web.failures import FailureMiddleware
 from web.health import healthz, readyz
 from web.logs import configure_logging
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
+from web.problems import routing_problem
 from web.security_headers import SecurityHeadersMiddleware
 from web.state import AppState
 from web.supervisor import WorkerStartupError, supervise
@@ -81,26 +84,31 @@ def create_app(
         await state.close()
 
     graphql = GraphQLView(state)
+    routes = [
+        Route("/healthz", healthz, methods=["GET"]),
+        Route("/readyz", readyz, methods=["GET"]),
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        *rest_routes(),
+        *(docs_routes() if settings.api_docs else []),
+    ]
     app = Starlette(
-        routes=[
-            Route("/healthz", healthz, methods=["GET"]),
-            Route("/readyz", readyz, methods=["GET"]),
-            Route("/graphql", graphql, methods=["GET", "POST"]),
-            *rest_routes(),
-            *(docs_routes() if settings.api_docs else []),
-        ],
+        routes=routes,
         middleware=[
             Middleware(RequestIdMiddleware),
             Middleware(SecurityHeadersMiddleware, private_prefixes=PRIVATE_PREFIXES),
+            Middleware(
+                CorsMiddleware, allowed_origins=settings.allowed_origins, prefixes=PRIVATE_PREFIXES
+            ),
             Middleware(FailureMiddleware),
             Middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes),
             Middleware(
                 CrossSiteMiddleware,
                 allowed_origins=settings.allowed_origins,
                 protected_prefixes=PRIVATE_PREFIXES,
+                routes=routes,
             ),
         ],
-        exception_handlers={ClientDisconnect: _gone},
+        exception_handlers={ClientDisconnect: _gone, HTTPException: routing_problem},
         lifespan=lifespan,
     )
     app.state.orderly = state

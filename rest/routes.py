@@ -89,6 +89,8 @@ def _route(path: str, methods: dict[str, Operation]) -> Route:
     from starlette.responses import Response
 
     async def dispatch(request: Request) -> Response:
-        return await methods[request.method](request)
+        # Starlette routes HEAD to paths that have GET; it is answered as the GET is.
+        method = "GET" if request.method == "HEAD" else request.method
+        return await methods[method](request)
 
     return Route(path, dispatch, methods=list(methods))
