@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 from sqlalchemy import select, text
@@ -86,7 +87,11 @@ _PLACE = text("""
 
 
 def merge_lines(lines: Sequence[LineRequest]) -> tuple[dict[int, int], list[Problem]]:
-    """Validate the lines and merge repeated products (the first line keeps the position)."""
+    """Validate the lines and merge repeated products (the first line keeps the position).
+
+    The merged quantities hold only what is valid: lines with a quantity out of range are
+    left out, and so is a product whose lines add up to more than the limit.
+    """
     problems: list[Problem] = []
     if not 1 <= len(lines) <= MAX_LINES:
         problems.append(
@@ -105,8 +110,8 @@ def merge_lines(lines: Sequence[LineRequest]) -> tuple[dict[int, int], list[Prob
             )
             continue
         merged[line.product_id] = merged.get(line.product_id, 0) + line.quantity
-    positions = {line.product_id: str(i) for i, line in reversed(list(enumerate(lines)))}
-    for product_id, quantity in merged.items():
+    positions = _first_valid_lines(lines)
+    for product_id, quantity in list(merged.items()):
         if quantity > MAX_QUANTITY:
             problems.append(
                 Problem(
@@ -115,7 +120,45 @@ def merge_lines(lines: Sequence[LineRequest]) -> tuple[dict[int, int], list[Prob
                     ("items", positions[product_id], "quantity"),
                 )
             )
+            del merged[product_id]
     return merged, problems
+
+
+def _first_valid_lines(lines: Sequence[LineRequest]) -> dict[int, str]:
+    """The position of each product's first line with a quantity in range."""
+    return {
+        line.product_id: str(i)
+        for i, line in reversed(list(enumerate(lines)))
+        if 1 <= line.quantity <= MAX_QUANTITY
+    }
+
+
+def product_problems(
+    items: Sequence[LineRequest], merged: dict[int, int], products: Mapping[int, Any]
+) -> list[Problem]:
+    """One problem per product that cannot be sold as asked: missing or archived (at its
+    first line's `productId`), or short of stock for the merged quantity of its valid lines
+    (at the first of them's `quantity`)."""
+    positions = {line.product_id: str(i) for i, line in reversed(list(enumerate(items)))}
+    counted = _first_valid_lines(items)
+    problems: list[Problem] = []
+    for product_id in sorted(positions, key=lambda key: int(positions[key])):
+        field = ("items", positions[product_id], "productId")
+        row = products.get(product_id)
+        wanted = merged.get(product_id, 0)
+        if row is None:
+            problems.append(Problem("NOT_FOUND", "No such product.", field))
+        elif row.archived:
+            problems.append(Problem("PRODUCT_UNAVAILABLE", f"{row.name} is no longer sold.", field))
+        elif row.stock < wanted:
+            problems.append(
+                Problem(
+                    "INSUFFICIENT_STOCK",
+                    f"{row.name}: {wanted} requested, {row.stock} available.",
+                    ("items", counted[product_id], "quantity"),
+                )
+            )
+    return problems
 
 
 def request_hash(merged: dict[int, int]) -> bytes:
@@ -148,11 +191,11 @@ async def place_order(
                 ("idempotencyKey",),
             )
         )
-    if problems:
+    if not 1 <= len(items) <= MAX_LINES:
         raise BusinessError(problems)
     fingerprint = request_hash(merged)
     order_id: int | None = None
-    if idempotency_key is not None:
+    if idempotency_key is not None and not problems:
         order_id = await db.scalar(
             _CLAIM,
             {"customer_id": customer.id, "currency": currency, "key": idempotency_key,
@@ -161,25 +204,12 @@ async def place_order(
         if order_id is None:
             return await _replay(db, customer, idempotency_key, fingerprint)
 
-    positions = {line.product_id: str(i) for i, line in reversed(list(enumerate(items)))}
+    # Every line's product is checked, whatever else is wrong with the order, so that each
+    # problem gets its own error; only lines with a valid quantity count against the stock.
     ids = sorted(merged)
-    products = {row.id: row for row in await db.execute(_LOCK, {"ids": ids})}
-    for product_id in ids:
-        field = ("items", positions[product_id], "productId")
-        row = products.get(product_id)
-        wanted = merged[product_id]
-        if row is None:
-            problems.append(Problem("NOT_FOUND", "No such product.", field))
-        elif row.archived:
-            problems.append(Problem("PRODUCT_UNAVAILABLE", f"{row.name} is no longer sold.", field))
-        elif row.stock < wanted:
-            problems.append(
-                Problem(
-                    "INSUFFICIENT_STOCK",
-                    f"{row.name}: {wanted} requested, {row.stock} available.",
-                    ("items", positions[product_id], "quantity"),
-                )
-            )
+    wanted_ids = sorted({line.product_id for line in items})
+    products = {row.id: row for row in await db.execute(_LOCK, {"ids": wanted_ids})}
+    problems += product_problems(items, merged, products)
     if problems:
         raise BusinessError(problems)
 

@@ -266,3 +266,71 @@ async def test_anonymous_visitors_cannot_place_orders(
     variables = order_input([(product_id(key), 1)])
     assert await error_code(client, PLACE_ORDER, variables) == "UNAUTHENTICATED"
     assert await snapshot(state) == before
+
+
+async def test_bad_lines_of_every_kind_each_get_their_own_error(
+    customer: Actor, admin: Actor, state: AppState
+) -> None:
+    """A quantity out of range does not hide the other lines' problems, nor its own
+    product's: every problem of the order is reported at once, and nothing is written."""
+    keys = await insert_products(
+        state,
+        [
+            NewProduct("Kettle", stock=5),
+            NewProduct("Retired", stock=10),
+            NewProduct("Pan", stock=2),
+            NewProduct("Gone too", stock=10),
+        ],
+    )
+    kettle, retired, pan, gone = (product_id(k) for k in keys)
+    for archived in (retired, gone):
+        await data(admin.http, DELETE_PRODUCT, {"id": archived})
+    missing = to_global_id("Product", 999_999)
+    before = await snapshot(state)
+
+    payload = await place(
+        customer.http,
+        [(kettle, 0), (retired, 1), (pan, 3), (missing, 2000), (gone, -1), (pan, 600),
+         (pan, 500)],
+    )  # fmt: skip
+
+    assert payload["order"] is None
+    errors = {field: e["code"] for field, e in by_field(payload).items()}
+    assert errors == {
+        ("items", "0", "quantity"): "INVALID_INPUT",
+        ("items", "1", "productId"): "PRODUCT_UNAVAILABLE",
+        ("items", "2", "quantity"): "INVALID_INPUT",  # 3 + 600 + 500 over 1,000 per product
+        ("items", "3", "quantity"): "INVALID_INPUT",
+        ("items", "3", "productId"): "NOT_FOUND",
+        ("items", "4", "quantity"): "INVALID_INPUT",
+        ("items", "4", "productId"): "PRODUCT_UNAVAILABLE",
+    }
+    assert await snapshot(state) == before
+
+    short = await place(customer.http, [(kettle, 1001), (kettle, 7), (retired, 1)])
+    assert {field: e["code"] for field, e in by_field(short).items()} == {
+        ("items", "0", "quantity"): "INVALID_INPUT",
+        ("items", "1", "quantity"): "INSUFFICIENT_STOCK",  # the valid line, 7 > 5 left
+        ("items", "2", "productId"): "PRODUCT_UNAVAILABLE",
+    }
+    assert await snapshot(state) == before
+
+
+async def test_rest_reports_every_bad_line_too(
+    customer: Actor, admin: Actor, state: AppState
+) -> None:
+    kettle, retired = await insert_products(
+        state, [NewProduct("Kettle", stock=5), NewProduct("Retired", stock=10)]
+    )
+    await data(admin.http, DELETE_PRODUCT, {"id": product_id(retired)})
+    before = await snapshot(state)
+    response = await customer.http.post("/api/orders", json={"items": [
+        {"productId": product_id(kettle), "quantity": 0},
+        {"productId": product_id(retired), "quantity": 1},
+    ]})  # fmt: skip
+    assert response.status_code == 400
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("INVALID_INPUT", ["items", "0", "quantity"]),
+        ("PRODUCT_UNAVAILABLE", ["items", "1", "productId"]),
+    ]
+    assert await snapshot(state) == before
