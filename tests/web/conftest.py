@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,14 @@ from tests.disposable_database import DisposableDatabase, disposable_database
 
 
 @pytest.fixture
-def database(tmp_path: Path) -> Iterator[DisposableDatabase]:
-    """A migrated PostgreSQL that the test may stop, freeze and restart."""
-    with disposable_database(tmp_path / "db") as database:
+def database() -> Iterator[DisposableDatabase]:
+    """A migrated PostgreSQL that the test may stop, freeze and restart.
+
+    Its data lives outside pytest's temporary folders: PostgreSQL runs as another user, and
+    pytest makes its own folder private again whenever another pytest run starts, which
+    would keep a restart from reaching the data."""
+    with (
+        tempfile.TemporaryDirectory(prefix="orderly-test-db-") as folder,
+        disposable_database(Path(folder) / "db") as database,
+    ):
         yield database
