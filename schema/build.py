@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 
 import strawberry
@@ -20,6 +21,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 
 from schema.credential_fields import OneCredentialFieldRule
+from schema.date_time import DATE_TIME
 from schema.errors_format import format_error, is_expected, is_unavailable
 from schema.input_errors import InputCheckingExecutor, ValidationErrorCodes
 from schema.limits import MAX_TOKENS, ComplexityRule
@@ -69,7 +71,7 @@ def build_schema(settings: Settings) -> strawberry.Schema:
         mutation=Mutation,
         extensions=extensions,
         execution_context_class=InputCheckingExecutor,
-        config=StrawberryConfig(scalar_map={Decimal: DECIMAL}),
+        config=StrawberryConfig(scalar_map={Decimal: DECIMAL, datetime: DATE_TIME}),
     )
 
 

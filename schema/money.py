@@ -23,8 +23,13 @@ def _parse_decimal(value: object) -> Decimal:
         raise StrawberryInputCoercionError(str(error)) from None
 
 
+# The lexical form of XML Schema's decimal, of which this scalar takes a subset (no "+", and
+# digits on both sides of the point).
+DECIMAL_SPEC = "https://www.w3.org/TR/xmlschema11-2/#decimal"
+
 DECIMAL: ScalarDefinition = strawberry.scalar(
     name="Decimal",
+    specified_by_url=DECIMAL_SPEC,
     description=(
         'An exact decimal number as a string such as "19.99": an optional minus sign, digits '
         f"and an optional fraction, no exponent, at most {MAX_DECIMAL_LENGTH} characters."
