@@ -40,6 +40,7 @@ from db.embedded import embedded_url, start_embedded
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from rest.docs import docs_routes
 from rest.routes import rest_routes
+from schema.graphiql import graphiql_routes
 from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
 from web.cors import CorsMiddleware
@@ -89,7 +90,8 @@ def create_app(
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         *rest_routes(),
-        *(docs_routes() if settings.api_docs else []),
+        *(docs_routes(settings) if settings.api_docs else []),
+        *(graphiql_routes() if settings.graphiql else []),
     ]
     app = Starlette(
         routes=routes,

@@ -13,12 +13,14 @@ from rest.endpoint import Operation
 from rest.handlers.orders import IDEMPOTENCY_HEADER
 from rest.models import Problem
 from rest.routes import OPERATIONS
+from settings import Settings
 
 REF = "#/components/schemas/{model}"
 PROBLEM = {"$ref": REF.format(model="Problem")}
 
 
-def openapi_document(version: str = "1.0.0") -> dict[str, Any]:
+def openapi_document(settings: Settings | None = None, version: str = "1.0.0") -> dict[str, Any]:
+    """The document for a server with `settings` (the defaults: as committed in openapi.json)."""
     models: list[tuple[type[BaseModel], Any]] = [(Problem, "serialization")]
     for op in OPERATIONS:
         if op.body is not None:

@@ -24,6 +24,7 @@ from schema.build import build_schema
 from schema.compiled.runner import CompiledReads
 from schema.context import Context
 from schema.errors_format import format_error, is_unavailable
+from schema.graphiql import PAGE as GRAPHIQL_PAGE
 from web.failures import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, log_unavailable
 from web.problems import problem_response
 from web.security_headers import page_policy
@@ -44,11 +45,11 @@ class GraphQLView(GraphQL[Context, None]):
         reads = CompiledReads(self.schema, state)
         state.documents = reads  # the REST reads always run compiled
         self.compiled = reads if state.settings.graphql_compiler else None
-        # The page loads its scripts and styles from a CDN; the policy allows exactly those.
-        self.ide_headers = {"Content-Security-Policy": page_policy(self.graphql_ide_html)}
+        # The page loads everything from this server; the policy allows exactly that.
+        self.ide_headers = {"Content-Security-Policy": page_policy(GRAPHIQL_PAGE)}
 
     async def render_graphql_ide(self, request: Request) -> Response:
-        return HTMLResponse(self.graphql_ide_html, headers=self.ide_headers)
+        return HTMLResponse(GRAPHIQL_PAGE, headers=self.ide_headers)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
