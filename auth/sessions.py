@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,12 +81,13 @@ _REVOKE_USER = text("""
     WHERE session_id IN (SELECT id FROM ended) AND revoked_at IS NULL
 """)
 
-_VIEWER = text("""
+# The live session and its user, in the driver's own parameter style: this runs on every
+# signed-in request, straight on the driver (`db.driver`).
+VIEWER_SQL = """
     SELECT u.id, u.email, u.name, u.role, u.created_at
     FROM login_sessions AS s JOIN users AS u ON u.id = s.user_id
-    WHERE s.id = :session_id AND s.user_id = :user_id
-      AND s.revoked_at IS NULL AND s.expires_at > now()
-""")
+    WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+"""
 
 _SESSION_OF_TOKEN = text("SELECT session_id FROM refresh_tokens WHERE token_hash = :token_hash")
 
@@ -164,19 +166,27 @@ async def session_of_refresh_token(db: AsyncSession, refresh_token: str) -> uuid
     return session_id if isinstance(session_id, uuid.UUID) else None
 
 
-async def load_viewer(db: AsyncSession, claims: AccessClaims) -> Viewer | None:
-    """The user behind valid access-token claims, if their session is still live."""
-    row = (
-        await db.execute(_VIEWER, {"session_id": claims.session_id, "user_id": claims.user_id})
-    ).first()
+class Row(Protocol):
+    """A result row read by column name, as the driver returns it."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+def viewer_parameters(claims: AccessClaims) -> tuple[uuid.UUID, int]:
+    """The values of `VIEWER_SQL` for these access-token claims."""
+    return (claims.session_id, claims.user_id)
+
+
+def viewer_of(row: Row | None, claims: AccessClaims) -> Viewer | None:
+    """The viewer a `VIEWER_SQL` row describes; None when the session is not live."""
     if row is None:
         return None
     return Viewer(
-        id=row.id,
-        email=row.email,
-        name=row.name,
-        role=Role(row.role),
-        created_at=row.created_at,
+        id=row["id"],
+        email=row["email"],
+        name=row["name"],
+        role=Role(row["role"]),
+        created_at=row["created_at"],
         session_id=claims.session_id,
     )
 

@@ -7,6 +7,7 @@ import binascii
 import hashlib
 import re
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ REQUIRED_CLAIMS = ("exp", "iat", "nbf", "iss", "aud", "sub", "jti", "sid", "typ"
 # Compact JWS: three unpadded base64url segments. The decoder is lenient (padding, stray
 # trailing bits), which would let one signature be written several ways.
 _COMPACT = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.([A-Za-z0-9_-]+)")
+_VERIFIED_CACHE_SIZE = 4096
+_verified: dict[tuple[str, str], tuple[AccessClaims, float, float]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +61,27 @@ def read_access_token(secret: str, token: str) -> AccessClaims | None:
     """The claims of a valid access token, or None for anything forged, stale or malformed.
 
     Only the one canonical spelling of a token is valid: no padding, no other encoding of
-    the same signature bytes.
+    the same signature bytes. A token checked once is remembered (bounded) with its validity
+    window, so each later request with it only compares the clock.
     """
+    now = time.time()
+    known = _verified.get((secret, token))
+    if known is not None:
+        claims, not_before, expires = known
+        return claims if not_before <= now < expires else None
+    checked = _verify(secret, token)
+    if checked is None:
+        return None
+    _verified[(secret, token)] = checked
+    if len(_verified) > _VERIFIED_CACHE_SIZE:
+        del _verified[next(iter(_verified))]  # the oldest entry
+    claims, not_before, expires = checked
+    return claims if not_before <= now < expires else None
+
+
+def _verify(secret: str, token: str) -> tuple[AccessClaims, float, float] | None:
+    """The claims of a token whose signature and claims check out now, with the window in
+    which they stay valid (PyJWT's own bounds, leeway included)."""
     compact = _COMPACT.fullmatch(token)
     if compact is None or not _canonical_base64url(compact.group(1)):
         return None
@@ -77,9 +99,11 @@ def read_access_token(secret: str, token: str) -> AccessClaims | None:
             return None
         user_id = int(claims["sub"])
         session_id = uuid.UUID(str(claims["sid"]))
+        not_before = max(float(claims["nbf"]), float(claims["iat"])) - LEEWAY_SECONDS
+        expires = float(claims["exp"]) + LEEWAY_SECONDS
     except (jwt.PyJWTError, ValueError, TypeError, KeyError):
         return None
-    return AccessClaims(user_id=user_id, session_id=session_id)
+    return AccessClaims(user_id=user_id, session_id=session_id), not_before, expires
 
 
 def _canonical_base64url(segment: str) -> bool:

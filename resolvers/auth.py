@@ -13,6 +13,7 @@ from auth import throttle
 from auth.cookies import IssuedTokens
 from auth.tokens import read_access_token
 from auth.viewer import Viewer
+from db.driver import fetch_row
 from db.models import User
 from resolvers.accounts import (
     MAX_EMAIL_LENGTH,
@@ -59,8 +60,8 @@ async def current_viewer(app: AppState, access_token: str | None) -> Viewer | No
     claims = read_access_token(app.settings.secret_key, access_token)
     if claims is None:
         return None
-    async with app.reads() as db:
-        return await store.load_viewer(db, claims)
+    row = await fetch_row(app.engine, store.VIEWER_SQL, store.viewer_parameters(claims))
+    return store.viewer_of(row, claims)
 
 
 async def register(

@@ -16,6 +16,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import orjson
 from graphql import ASTValidationRule, GraphQLError, parse, validate
 from graphql.execution.values import get_variable_values
 from graphql.validation import specified_rules
@@ -23,6 +24,7 @@ from strawberry import Schema
 from strawberry.schema.base import BaseSchema
 
 from auth.viewer import Viewer
+from db.driver import fetch_value
 from resolvers.errors import InvalidArgument
 from schema.build import VALIDATION_RULES
 from schema.compiled.build import Builder, Fallback
@@ -33,6 +35,9 @@ from web.state import AppState
 
 log = logging.getLogger("orderly.compiled")
 PLAN_CACHE_SIZE = 512
+STATEMENT_CACHE_SIZE = 1024
+MAX_REMEMBERED_VARIABLES = 2048  # bytes of JSON: larger variables are not worth a key
+StatementKey = tuple[int, int | None, str | None, bytes]
 RESPONSE_PREFIX = b'{"data":'
 
 
@@ -48,7 +53,7 @@ class CompiledReads:
         self.compiled = 0
         self._plans: OrderedDict[tuple[str, str | None, bool], Plan | str] = OrderedDict()
         self._rules = [*specified_rules, *VALIDATION_RULES]
-        self._reads = state.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._statements: dict[StatementKey, tuple[Plan, str, tuple[Any, ...]]] = {}
 
     def plan(self, query: str, operation_name: str | None, *, trusted: bool = False) -> Plan | str:
         """The plan for a document and operation, or why there is none (cached). A trusted
@@ -93,14 +98,8 @@ class CompiledReads:
         plan = self.plan(query, operation_name)
         if isinstance(plan, str):
             return self._fall_back(plan)
-        coerced = get_variable_values(
-            plan.schema, plan.operation.variable_definitions or (), variables or {}
-        )
-        if isinstance(coerced, list):
-            return self._fall_back("variables do not coerce")
-        builder = Builder(self.schema, self.settings, viewer, coerced, plan.literal_arguments)
         try:
-            sql, params = builder.statement(plan.fields(coerced))
+            sql, params = self._statement(plan, viewer, variables or {}, strict=False)
         except (Fallback, Unsupported) as reason:
             return self._fall_back(str(reason))
         return RESPONSE_PREFIX + (await self._run(sql, params)).encode() + b"}"
@@ -111,21 +110,38 @@ class CompiledReads:
         plan = self.plan(query, None, trusted=True)
         if isinstance(plan, str):
             raise ValueError(f"not a compilable document: {plan}")
+        sql, params = self._statement(plan, viewer, variables, strict=True)
+        return await self._run(sql, params)
+
+    def _statement(
+        self, plan: Plan, viewer: Viewer | None, variables: Mapping[str, Any], *, strict: bool
+    ) -> tuple[str, Sequence[Any]]:
+        """The statement of a plan for this viewer and these variables. Its text and values
+        depend on nothing else, so the statements of recent requests are remembered."""
+        key = _statement_key(plan, viewer, variables)
+        known = self._statements.get(key) if key is not None else None
+        if known is not None and known[0] is plan:
+            return known[1], known[2]
         coerced = get_variable_values(
             plan.schema, plan.operation.variable_definitions or (), dict(variables)
         )
         if isinstance(coerced, list):
-            raise InvalidArgument("; ".join(error.message for error in coerced))
+            if strict:
+                raise InvalidArgument("; ".join(error.message for error in coerced))
+            raise Fallback("variables do not coerce")
         builder = Builder(
-            self.schema, self.settings, viewer, coerced, plan.literal_arguments, strict=True
+            self.schema, self.settings, viewer, coerced, plan.literal_arguments, strict=strict
         )
         sql, params = builder.statement(plan.fields(coerced))
-        return await self._run(sql, params)
+        if key is not None:
+            self._statements[key] = (plan, sql, tuple(params))
+            if len(self._statements) > STATEMENT_CACHE_SIZE:
+                del self._statements[next(iter(self._statements))]  # the oldest entry
+        return sql, params
 
-    async def _run(self, sql: str, params: list[Any]) -> str:
+    async def _run(self, sql: str, params: Sequence[Any]) -> str:
         log.debug("compiled %s %r", sql, params)
-        async with self._reads.connect() as connection:  # one statement: no transaction
-            data = (await connection.exec_driver_sql(sql, tuple(params))).scalar_one()
+        data = await fetch_value(self.state.engine, sql, params)
         self.compiled += 1
         return str(data)
 
@@ -134,3 +150,19 @@ class CompiledReads:
         self.fallbacks[reason] += 1
         log.debug("standard executor: %s", reason)
         return None
+
+
+def _statement_key(
+    plan: Plan, viewer: Viewer | None, variables: Mapping[str, Any]
+) -> StatementKey | None:
+    """What a plan's statement depends on: the viewer's identity and role, and the
+    variables exactly as sent; None for variables too large to be worth remembering."""
+    try:
+        encoded = orjson.dumps(variables) if variables else b""
+    except TypeError:
+        return None
+    if len(encoded) > MAX_REMEMBERED_VARIABLES:
+        return None
+    if viewer is None:
+        return (id(plan), None, None, encoded)
+    return (id(plan), viewer.id, viewer.role.value, encoded)

@@ -169,6 +169,19 @@ async def test_a_token_expired_within_the_leeway_is_still_accepted(
     assert (await me_with(stranger, token))["email"] == "ann@example.com"
 
 
+async def test_a_token_accepted_once_is_refused_once_it_expires(
+    identity: Identity, stranger: httpx.AsyncClient
+) -> None:
+    """A token's checks are remembered after its first use, its expiry is not: the same
+    token, accepted a moment ago, is refused as soon as its time (with the leeway) is up."""
+    now = time.time()
+    expires = int(now) - LEEWAY_SECONDS + 2  # valid, with the leeway, for one to two seconds
+    token = sign(claims(identity, iat=int(now) - 900, nbf=int(now) - 900, exp=expires))
+    assert (await me_with(stranger, token))["email"] == "ann@example.com"
+    time.sleep(max(0.0, expires + LEEWAY_SECONDS - time.time()) + 0.1)
+    await assert_access_refused(stranger, token)
+
+
 @pytest.mark.parametrize("forge", list(FORGERIES.values()), ids=list(FORGERIES))
 async def test_forged_access_token_is_refused(
     forge: Callable[[Identity], str],

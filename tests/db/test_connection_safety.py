@@ -13,12 +13,15 @@ import base64
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+import asyncpg
 import httpx
 import orjson
 import pytest
 from sqlalchemy import DateTime, literal, select, text
 from sqlalchemy.exc import DBAPIError
 
+from db.driver import fetch_value
+from db.failures import is_unavailable
 from settings import Settings
 from tests.catalog.support import (
     Accounts,
@@ -145,6 +148,43 @@ async def test_a_statement_the_driver_fails_to_send_discards_its_connection(
         await asyncio.gather(*(transaction_with_savepoint() for _ in range(POOL_SIZE)))
         == [1] * POOL_SIZE
     )
+
+
+async def test_a_driver_statement_that_fails_to_send_discards_its_connection(
+    state: AppState,
+) -> None:
+    """The same guard for the statements run on the driver directly (`db.driver`: the
+    session check and the compiled reads): the error says the connection was discarded,
+    and every pooled connection works afterwards."""
+    unencodable = datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14)))
+    for attempt in range(POOL_SIZE * 2):
+        with pytest.raises(DBAPIError) as failed:
+            await fetch_value(state.engine, f"SELECT $1::timestamptz AS v{attempt}", [unencodable])
+        assert failed.value.connection_invalidated
+        assert is_unavailable(failed.value)
+    await asyncio.sleep(STATEMENT_TIMEOUT_MS / 1000 * 2)
+
+    async def read_and_transaction() -> int:
+        assert await fetch_value(state.engine, "SELECT pg_sleep(0.05)::text || $1", ["!"]) == "!"
+        async with state.sessions.begin() as db:
+            async with db.begin_nested():
+                await db.execute(text("SELECT 1"))
+            return int(await db.scalar(text("SELECT 1")) or 0)
+
+    assert (
+        await asyncio.gather(*(read_and_transaction() for _ in range(POOL_SIZE))) == [1] * POOL_SIZE
+    )
+
+
+async def test_a_statement_postgresql_refuses_on_the_driver_keeps_its_connection(
+    state: AppState,
+) -> None:
+    """A statement the server itself refused leaves its connection in a known state: the
+    error is PostgreSQL's, not a discarded connection, and the pool is intact."""
+    with pytest.raises(asyncpg.DivisionByZeroError):
+        await fetch_value(state.engine, "SELECT 1 / $1::int", [0])
+    assert state.engine.pool.checkedin() >= 1  # type: ignore[attr-defined]
+    assert await fetch_value(state.engine, "SELECT 1 / $1::int", [1]) == 1
 
 
 async def test_connections_terminated_by_the_server_are_replaced_before_use(
