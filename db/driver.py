@@ -6,6 +6,14 @@ context, no cursor adapter, no result wrapper. The statement runs outside a tran
 use these for single reads only. A failure keeps the pool's guarantee: a connection the
 statement may have left mid-protocol (a driver error, a timeout, a cancelled request) is
 discarded, and the error reads as SQLAlchemy's would (`connection_invalidated`).
+
+A statement may ask for PostgreSQL's generic plan (`generic_plan=True`): it is then planned
+once per connection instead of on every execution. PostgreSQL would otherwise plan again
+each time a statement's LIMIT is a parameter, since it prices the generic plan of an unknown
+LIMIT too high, and for a compiled read that planning costs about as much as running it.
+Only statements whose best plan does not depend on their values may ask: a pattern search
+needs the pattern to use its trigram index. The mode is a session setting, changed only when
+a statement needs the other one, so it costs a round trip only then.
 """
 
 from __future__ import annotations
@@ -20,27 +28,44 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.failures import leaves_connection_unusable
 
+GENERIC = "force_generic_plan"
+CHOSEN_PER_EXECUTION = "auto"
+PLAN_MODE = "orderly_plan_cache_mode"  # the session's mode, in the pooled connection's info
 
-async def fetch_value(engine: AsyncEngine, sql: str, params: Sequence[Any]) -> Any:
+
+async def fetch_value(
+    engine: AsyncEngine, sql: str, params: Sequence[Any], *, generic_plan: bool = False
+) -> Any:
     """The first column of the first row of `sql` (`$1`, `$2`, ... bound to `params`)."""
-    async with _driver(engine, sql) as connection:
+    plan_mode = GENERIC if generic_plan else CHOSEN_PER_EXECUTION
+    async with _driver(engine, sql, plan_mode) as connection:
         return await connection.fetchval(sql, *params)
 
 
 async def fetch_row(engine: AsyncEngine, sql: str, params: Sequence[Any]) -> asyncpg.Record | None:
-    """The first row of `sql`, or None."""
-    async with _driver(engine, sql) as connection:
+    """The first row of `sql`, or None; a keyed lookup, planned in whichever mode the
+    connection is in."""
+    async with _driver(engine, sql, None) as connection:
         row: asyncpg.Record | None = await connection.fetchrow(sql, *params)
         return row
 
 
 @asynccontextmanager
-async def _driver(engine: AsyncEngine, sql: str) -> AsyncIterator[asyncpg.Connection]:
+async def _driver(
+    engine: AsyncEngine, sql: str, plan_mode: str | None
+) -> AsyncIterator[asyncpg.Connection]:
+    """The driver connection of a pooled connection, in `plan_mode` (None: as it is)."""
     async with engine.connect() as connection:
         pooled = await connection.get_raw_connection()
         driver = pooled.driver_connection
         assert isinstance(driver, asyncpg.Connection)  # noqa: S101 - the engine's driver
         try:
+            if (
+                plan_mode is not None
+                and pooled.info.get(PLAN_MODE, CHOSEN_PER_EXECUTION) != plan_mode
+            ):
+                await driver.execute(f"SET plan_cache_mode = {plan_mode}")
+                pooled.info[PLAN_MODE] = plan_mode
             yield driver
         except BaseException as error:
             if isinstance(error, Exception) and not leaves_connection_unusable(error):

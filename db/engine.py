@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.engine import URL, ExceptionContext, make_url
+from sqlalchemy.engine import URL, Connection, ExceptionContext, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
+from db.driver import CHOSEN_PER_EXECUTION, PLAN_MODE
 from db.failures import leaves_connection_unusable
 from settings import Settings
 
@@ -61,8 +62,24 @@ def create_engine(
         },
     )
     event.listen(engine.sync_engine, "handle_error", _discard_unusable_connection)
+    event.listen(engine.sync_engine, "before_cursor_execute", _searches_plan_per_execution)
     event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
     return engine
+
+
+def _searches_plan_per_execution(
+    connection: Connection, cursor: Any, statement: str, *args: Any
+) -> None:
+    """A pattern search plans with its pattern, on a connection `db.driver` may have left
+    in generic-plan mode. The mode is then unknown to `db.driver` (a rolled-back
+    transaction undoes the setting), so it sets it again on its next use."""
+    if "ILIKE" not in statement:
+        return
+    info = connection.connection.info
+    if info.get(PLAN_MODE, CHOSEN_PER_EXECUTION) == CHOSEN_PER_EXECUTION:
+        return
+    cursor.execute(f"SET plan_cache_mode = {CHOSEN_PER_EXECUTION}")
+    info[PLAN_MODE] = None
 
 
 def _discard_unusable_connection(context: ExceptionContext) -> None:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy import event, text
@@ -105,15 +107,34 @@ async def db_session(settings: Settings, database_url: str) -> AsyncIterator[Asy
 
 
 class StatementCounter:
-    """Counts the SQL statements an engine sends while `counting` is on."""
+    """Counts the SQL statements an engine sends while `counting` is on: those SQLAlchemy
+    runs, and those run on the driver directly (`db.driver`), seen by asyncpg's own query
+    logger. Transaction control and the session's plan mode are not statements of a request
+    (asyncpg reports the former for SQLAlchemy's transactions, the latter is set once per
+    connection)."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.statements: list[str] = []
         self._engine = engine
+        self._logged: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
         event.listen(engine.sync_engine, "before_cursor_execute", self._record)
+        event.listen(engine.sync_engine.pool, "checkout", self._watch_driver)
 
     def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         self.statements.append(statement)
+
+    def _watch_driver(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
+        driver = record.driver_connection
+        if isinstance(driver, asyncpg.Connection) and driver not in self._logged:
+            driver.add_query_logger(self._record_driver)
+            self._logged.add(driver)
+
+    def _record_driver(self, logged: Any) -> None:
+        words = str(logged.query).split(None, 2)
+        first = words[0].upper() if words else ""
+        if first in _TRANSACTION_CONTROL or words[:2] == ["SET", "plan_cache_mode"]:
+            return
+        self.statements.append(str(logged.query))
 
     @property
     def count(self) -> int:
@@ -124,6 +145,12 @@ class StatementCounter:
 
     def close(self) -> None:
         event.remove(self._engine.sync_engine, "before_cursor_execute", self._record)
+        event.remove(self._engine.sync_engine.pool, "checkout", self._watch_driver)
+        for driver in list(self._logged):
+            driver.remove_query_logger(self._record_driver)
+
+
+_TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"}
 
 
 @pytest.fixture

@@ -190,14 +190,17 @@ class Builder:
             return f"{rows}.rn <= {limit}"
 
         in_list_order = f"{rows}.rn DESC" if backward else f"{rows}.rn"
-        sort_value = f"{rows}.{sort}"
-        if source.timestamp:
-            sort_json = f"""'"' || {sj.iso_datetime(sort_value)} || '"'"""
-        elif sort == "name":
-            sort_json = f"to_json({sort_value})::text"
-        else:
-            sort_json = f"({sort_value})::text"
-        cursor = sj.cursor(sort_json, f"{rows}.id")
+
+        def cursor_of(sort_value: str, row_id: str) -> str:
+            if source.timestamp:
+                sort_json = f"""'"' || {sj.iso_datetime(sort_value)} || '"'"""
+            elif sort == "name":
+                sort_json = f"to_json({sort_value})::text"
+            else:
+                sort_json = f"({sort_value})::text"
+            return sj.cursor(sort_json, row_id)
+
+        cursor = cursor_of(f"{rows}.{sort}", f"{rows}.id")
 
         def more() -> str:
             return sj.boolean(f"count(*) > {limit}")
@@ -208,8 +211,13 @@ class Builder:
             return sj.boolean(source.visible[1]()) if source.visible is not None else sj.TRUE
 
         def scan_end(descending: bool) -> str:
+            """The cursor of the first or last row of the page, written for that row only."""
             by = f"{rows}.rn DESC" if descending else f"{rows}.rn"
-            return sj.quoted(f"(array_agg({cursor} ORDER BY {by}) FILTER (WHERE {kept()}))[1]")
+
+            def end(column: str) -> str:
+                return f"(array_agg({rows}.{column} ORDER BY {by}) FILTER (WHERE {kept()}))[1]"
+
+            return sj.quoted(cursor_of(end(sort), end("id")))
 
         def node(fields: Sequence[Field]) -> str:
             return self.object(node_type, fields, rows)

@@ -140,8 +140,11 @@ class CompiledReads:
         return sql, params
 
     async def _run(self, sql: str, params: Sequence[Any]) -> str:
-        log.debug("compiled %s %r", sql, params)
-        data = await fetch_value(self.state.engine, sql, params)
+        # A pattern search needs its pattern to plan the trigram index; the rest are keyed
+        # reads whose plan does not depend on their values.
+        generic = "ILIKE" not in sql
+        log.debug("compiled %s %r (%s plan)", sql, params, "generic" if generic else "custom")
+        data = await fetch_value(self.state.engine, sql, params, generic_plan=generic)
         self.compiled += 1
         return str(data)
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import httpx
 import pytest
@@ -50,15 +51,30 @@ Captured = list[tuple[str, Any]]
 
 @pytest.fixture
 def captured(state: AppState) -> Iterator[Captured]:
-    """Every statement (with its parameters) the application sends while the test runs."""
+    """Every statement (with its parameters) the application sends while the test runs:
+    through SQLAlchemy, and the compiled reads that go to the driver directly (read from
+    their DEBUG log, which also says how each is planned)."""
     statements: Captured = []
 
     def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
         statements.append((statement, parameters))
 
+    class Compiled(logging.Handler):
+        def emit(self, entry: logging.LogRecord) -> None:
+            if entry.getMessage().startswith("compiled "):
+                sql, parameters, plan = cast(tuple[str, list[Any], str], entry.args)
+                assert plan == "custom", "a search must plan with its pattern"
+                statements.append((sql, tuple(parameters)))
+
+    compiled_log = logging.getLogger("orderly.compiled")
+    handler, level = Compiled(), compiled_log.level
+    compiled_log.addHandler(handler)
+    compiled_log.setLevel(logging.DEBUG)
     event.listen(state.engine.sync_engine, "before_cursor_execute", record)
     yield statements
     event.remove(state.engine.sync_engine, "before_cursor_execute", record)
+    compiled_log.removeHandler(handler)
+    compiled_log.setLevel(level)
 
 
 async def test_a_product_search_uses_the_trigram_indexes(

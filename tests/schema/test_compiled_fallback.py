@@ -69,7 +69,8 @@ async def test_a_read_is_compiled_with_its_values_bound(
     assert _reasons(caplog) == []
     (compiled,) = [r for r in caplog.records if r.getMessage().startswith("compiled ")]
     assert isinstance(compiled.args, tuple)
-    sql, params = compiled.args
-    assert isinstance(sql, str) and isinstance(params, list)
+    sql, params, plan = compiled.args
+    assert isinstance(sql, str) and isinstance(params, list | tuple)
     assert search not in sql
     assert f"%{search}%" in params
+    assert plan == "custom"  # a search plans with its pattern
