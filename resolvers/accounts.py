@@ -15,8 +15,9 @@ from zxcvbn import zxcvbn
 
 from auth.passwords import MAX_LENGTH, MIN_LENGTH, normalize_password
 from resolvers.errors import Problem
+from resolvers.input_rules import NAME
 
-MAX_NAME_LENGTH = 200
+MAX_NAME_LENGTH = NAME.max_length
 MAX_EMAIL_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
 
 # How many guesses zxcvbn must estimate for a new password, as a power of ten: 10^7, between
@@ -111,9 +112,11 @@ def email_problems(email: str, field: tuple[str, ...] = ("email",)) -> list[Prob
 
 
 def name_problems(name: str, field: tuple[str, ...] = ("name",)) -> list[Problem]:
-    """Problems with a display name (empty when it is acceptable)."""
-    if not 1 <= len(name.strip()) <= MAX_NAME_LENGTH or "\x00" in name:
-        return [Problem("INVALID_INPUT", f"Name must be 1 to {MAX_NAME_LENGTH} characters.", field)]
+    """Problems with a display name (empty when it is acceptable): `input_rules.NAME`, at
+    most 200 characters, not blank, no NUL. It is stored trimmed."""
+    if not NAME.accepts(name):
+        message = f"Name must be 1 to {MAX_NAME_LENGTH} characters, not all blank, without NUL."
+        return [Problem("INVALID_INPUT", message, field)]
     return []
 
 

@@ -11,13 +11,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.viewer import Viewer
 from db.models import Order, OrderEvent
 from resolvers.errors import BusinessError, Problem
+from resolvers.input_rules import NOTE
 from resolvers.users import require_admin
 
 # The one status each forward move starts from.
 FORWARD_FROM = {"PAID": "PENDING", "SHIPPED": "PAID", "DELIVERED": "SHIPPED"}
 CANCELLABLE_BY_ADMIN = ("PENDING", "PAID")
 CANCELLABLE_BY_CUSTOMER = ("PENDING",)
-MAX_NOTE = 1000
+MAX_NOTE = NOTE.max_length
 
 _MOVE = text("""
     UPDATE orders AS o SET status = :to_status, updated_at = now()
@@ -41,13 +42,14 @@ _RESTOCK = text("""
 
 
 def _note(note: str | None, field: str) -> str | None:
-    if note is None or not note.strip():
+    """A note or reason as stored: trimmed, None when blank (`input_rules.NOTE`)."""
+    if note is None:
         return None
-    if len(note) > MAX_NOTE or "\x00" in note:
+    if not NOTE.accepts(note):
         raise BusinessError.one(
             "INVALID_INPUT", f"At most {MAX_NOTE} characters, none of them NUL.", [field]
         )
-    return note.strip()
+    return note.strip() or None
 
 
 async def _move(

@@ -6,9 +6,12 @@ import base64
 import binascii
 
 from resolvers.errors import InvalidArgument
+from resolvers.id_pattern import MAX_KEY_DIGITS, id_pattern
 
 NODE_TYPES = ("User", "Product", "Order")
-MAX_ID_LENGTH = 64  # the longest real one, "Product:" and a bigint, is 36 characters
+MAX_ID_LENGTH = 64  # the longest real one, "Product:" and 18 digits, is 36 characters
+# What a well-formed ID of each type looks like, published in the OpenAPI document.
+ID_PATTERNS = {name: id_pattern(name) for name in NODE_TYPES}
 
 
 def to_global_id(type_name: str, key: int) -> str:
@@ -28,7 +31,7 @@ def parse_global_id(value: str) -> tuple[str, int]:
         raise InvalidArgument(f"Malformed ID {value[:64]!r}.") from None
     if (
         type_name not in NODE_TYPES
-        or not 0 < number < 2**63  # a PostgreSQL bigint
+        or not 0 < number < 10**MAX_KEY_DIGITS  # within a PostgreSQL bigint
         or to_global_id(type_name, number) != value
     ):
         raise InvalidArgument(f"Malformed ID {value[:64]!r}.")

@@ -44,6 +44,24 @@ def from_minor(minor: int, digits: int) -> Decimal:
     return Decimal(minor).scaleb(-digits)
 
 
+def _fraction(digits: int) -> str:
+    """A fraction with at most `digits` significant places (any trailing zeros)."""
+    return r"(?:\.0+)?" if digits == 0 else rf"(?:\.[0-9]{{1,{digits}}}0*)?"
+
+
+def bound_pattern(digits: int) -> str:
+    """The decimals a price filter accepts in a currency of `digits` places: any sign and
+    size, at most `digits` places (as `to_minor` requires)."""
+    return rf"^-?[0-9]+{_fraction(digits)}$"
+
+
+def price_pattern(digits: int) -> str:
+    """The decimals `price_problems` accepts for a currency of `digits` places: 0 to
+    1,000,000 (a zero may carry a minus sign), at most `digits` places."""
+    whole = rf"0*(?:[0-9]{{1,{len(str(MAX_PRICE)) - 1}}}{_fraction(digits)}|{MAX_PRICE}(?:\.0+)?)"
+    return rf"^(?:-0+(?:\.0+)?|{whole})$"
+
+
 def price_problems(
     amount: Decimal, digits: int, field: tuple[str, ...]
 ) -> tuple[int | None, list[Problem]]:

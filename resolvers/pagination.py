@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
 from resolvers.errors import InvalidArgument
+from resolvers.input_rules import CURSOR
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 100
-MAX_CURSOR_LENGTH = 2048  # a name-sorted cursor holds a name of at most 200 characters
 
 T = TypeVar("T")
 
@@ -84,7 +84,7 @@ def decode_cursor(cursor: str, *, timestamp: bool, kind: type = object) -> tuple
     NUL, a timestamp with an offset that converts to UTC.
     """
     try:
-        if len(cursor) > MAX_CURSOR_LENGTH:
+        if not CURSOR.accepts(cursor):  # checked before decoding, which skips other characters
             raise ValueError
         value, row_id = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not _bigint(row_id):

@@ -12,15 +12,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.viewer import Viewer
 from db.models import Product
 from resolvers.errors import BusinessError, InvalidArgument, Problem
+from resolvers.input_rules import DESCRIPTION, NAME
 from resolvers.money import price_problems, to_minor
 from resolvers.pagination import Page, PageRequest, counting, fetch_page
 from resolvers.text import search_pattern
 from resolvers.users import require_admin
 
-MAX_NAME = 200
-MAX_DESCRIPTION = 5000
+MAX_NAME = NAME.max_length
+MAX_DESCRIPTION = DESCRIPTION.max_length
 MAX_STOCK = 1_000_000_000
-_NUL_MESSAGE = "Text must not contain NUL characters."
 
 
 class ProductSortField(Enum):
@@ -120,20 +120,14 @@ def _validate(changes: ProductChanges, digits: int) -> tuple[dict[str, object], 
     values: dict[str, object] = {}
     problems: list[Problem] = []
     if changes.name is not None:
-        name = changes.name.strip()
-        if not 1 <= len(name) <= MAX_NAME:
-            problems.append(
-                Problem("INVALID_INPUT", f"Name must be 1 to {MAX_NAME} characters.", ("name",))
-            )
-        elif "\x00" in name:
-            problems.append(Problem("INVALID_INPUT", _NUL_MESSAGE, ("name",)))
-        values["name"] = name
+        if not NAME.accepts(changes.name):
+            message = f"Name must be 1 to {MAX_NAME} characters, not all blank, without NUL."
+            problems.append(Problem("INVALID_INPUT", message, ("name",)))
+        values["name"] = changes.name.strip()
     if changes.description is not None:
-        if len(changes.description) > MAX_DESCRIPTION:
-            message = f"Description must be at most {MAX_DESCRIPTION} characters."
+        if not DESCRIPTION.accepts(changes.description):
+            message = f"Description must be at most {MAX_DESCRIPTION} characters, without NUL."
             problems.append(Problem("INVALID_INPUT", message, ("description",)))
-        elif "\x00" in changes.description:
-            problems.append(Problem("INVALID_INPUT", _NUL_MESSAGE, ("description",)))
         values["description"] = changes.description
     if changes.price is not None:
         minor, price_errors = price_problems(changes.price, digits, ("price",))

@@ -1,31 +1,88 @@
-"""Typed request and response bodies of the REST layer (camelCase, like GraphQL)."""
+"""Typed request and response bodies of the REST layer (camelCase, like GraphQL).
+
+Request fields publish the resolvers' own rules (`resolvers.input_rules`, the ID patterns,
+the limits) in the OpenAPI document, so that it states exactly what the server accepts. The
+models check types and shapes; the rules themselves are checked once, by the resolvers that
+GraphQL calls too, so a request with several problems hears of every one of them.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
 from pydantic.alias_generators import to_camel
 
+from auth.passwords import MAX_LENGTH as MAX_PASSWORD
+from auth.passwords import MIN_LENGTH as MIN_PASSWORD
 from resolvers.accounts import MAX_EMAIL_LENGTH
+from resolvers.checkout import MAX_LINES, MAX_QUANTITY
+from resolvers.ids import ID_PATTERNS, MAX_ID_LENGTH
+from resolvers.input_rules import DESCRIPTION, NAME, NOTE, TextRule
 from resolvers.money import DECIMAL_PATTERN, MAX_DECIMAL_LENGTH
+from resolvers.products import MAX_STOCK
 
-DecimalString = Annotated[
-    str,
-    Field(
+# The longest password a sign-in or a password change checks (a new one: MAX_PASSWORD).
+MAX_PASSWORD_INPUT = 1024
+# Marks an amount in the store's currency; the document replaces it with the currency's
+# pattern (rest.openapi), the resolvers check the range and the places.
+AMOUNT = "x-orderly-amount"
+
+
+def published(default: Any = ..., description: str | None = None, **rule: Any) -> Any:
+    """A field whose `rule` (JSON Schema keywords) the resolvers check: published, not
+    checked a second time here."""
+    return Field(default, description=description, json_schema_extra=rule)
+
+
+def text(rule: TextRule, default: Any = ..., description: str | None = None) -> Any:
+    """A string field held to `rule` by the resolvers."""
+    return published(default, description, **rule.json_schema())
+
+
+def node_id(type_name: str, default: Any = ...) -> Any:
+    """A field holding the public ID of a `type_name`."""
+    return published(default, maxLength=MAX_ID_LENGTH, pattern=ID_PATTERNS[type_name])
+
+
+def _amount(kind: str, description: str) -> Any:
+    return Field(
         max_length=MAX_DECIMAL_LENGTH,
         pattern=DECIMAL_PATTERN,
         examples=["19.99"],
-        description="A decimal amount: digits with an optional fraction, no exponent.",
-    ),
-]
+        description=description,
+        json_schema_extra={AMOUNT: kind},
+    )
+
+
+# A price: 0 to 1,000,000 with at most the currency's decimal places, no exponent.
+Price = Annotated[str, _amount("price", "A price: 0 to 1,000,000, at most the currency's places.")]
+# A price bound of a filter: any decimal with at most the currency's places.
+PriceBound = Annotated[str, _amount("bound", "A decimal with at most the currency's places.")]
 # The same text GraphQL's DateTime gives: ISO 8601 with the +00:00 offset.
 UtcDateTime = Annotated[
     datetime,
     PlainSerializer(lambda value: value.isoformat(), return_type=str, when_used="json"),
     WithJsonSchema({"type": "string", "format": "date-time"}, mode="serialization"),
 ]
+
+
+def _json_number(value: object) -> object:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("Input should be an integer")
+    return value
+
+
+# A JSON integer (2 or 2.0, as JSON Schema counts them), never a boolean or a string.
+Whole = Annotated[int, BeforeValidator(_json_number)]
 RoleName = Literal["CLIENT", "ADMIN"]
 StatusName = Literal["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"]
 
@@ -33,9 +90,12 @@ T = TypeVar("T")
 
 
 class Body(BaseModel):
-    """Request bodies: camelCase names, unknown fields refused."""
+    """Request bodies: camelCase names, unknown fields refused, patterns read by Python's `re`
+    as the resolvers read them."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=False, extra="forbid")
+    model_config = ConfigDict(
+        alias_generator=to_camel, populate_by_name=False, extra="forbid", regex_engine="python-re"
+    )
 
 
 class Out(BaseModel):
@@ -47,20 +107,32 @@ class Out(BaseModel):
 # --- requests -----------------------------------------------------------------------------
 
 
+_NEW_PASSWORD = {"minLength": MIN_PASSWORD, "maxLength": MAX_PASSWORD, "format": "password"}
+
+
 class RegisterBody(Body):
-    email: str = Field(max_length=MAX_EMAIL_LENGTH)
-    password: str = Field(max_length=1024)
-    name: str = Field(max_length=1024)
+    email: str = published(minLength=3, maxLength=MAX_EMAIL_LENGTH, format="email")
+    password: str = published(
+        description="Not the email or name, and not easily guessed (else 400 WEAK_PASSWORD).",
+        **_NEW_PASSWORD,
+    )
+    name: str = text(NAME)
 
 
 class LoginBody(Body):
     email: str = Field(max_length=MAX_EMAIL_LENGTH)
-    password: str = Field(max_length=1024)
+    password: str = Field(max_length=MAX_PASSWORD_INPUT, json_schema_extra={"format": "password"})
 
 
 class ChangePasswordBody(Body):
-    current_password: str = Field(max_length=1024)
-    new_password: str = Field(max_length=1024)
+    current_password: str = Field(
+        max_length=MAX_PASSWORD_INPUT, json_schema_extra={"format": "password"}
+    )
+    new_password: str = published(
+        description="Not the current one, the email or name, and not easily guessed (else 400 "
+        "WEAK_PASSWORD).",
+        **_NEW_PASSWORD,
+    )
 
 
 class SetRoleBody(Body):
@@ -68,35 +140,41 @@ class SetRoleBody(Body):
 
 
 class CreateProductBody(Body):
-    name: str
-    description: str = ""
-    price: DecimalString
-    stock: int = 0
+    name: str = text(NAME)
+    description: str = text(DESCRIPTION, "", "Empty when left out.")
+    price: Price
+    stock: Whole = published(0, "0 when left out.", minimum=0, maximum=MAX_STOCK)
 
 
 class UpdateProductBody(Body):
-    name: str | None = None
-    description: str | None = None
-    price: DecimalString | None = None
-    stock: int | None = None
+    """Only the fields sent change."""
+
+    name: str | None = text(NAME, None)
+    description: str | None = text(DESCRIPTION, None)
+    price: Price | None = None
+    stock: Whole | None = published(None, minimum=0, maximum=MAX_STOCK)
 
 
 class OrderLineBody(Body):
-    product_id: str
-    quantity: int
+    product_id: str = node_id("Product")
+    quantity: Whole = published(
+        description=f"Lines of one product add up to {MAX_QUANTITY} at most.",
+        minimum=1,
+        maximum=MAX_QUANTITY,
+    )
 
 
 class PlaceOrderBody(Body):
-    items: list[OrderLineBody]
+    items: list[OrderLineBody] = published(minItems=1, maxItems=MAX_LINES)
 
 
 class CancelOrderBody(Body):
-    reason: str | None = None
+    reason: str | None = text(NOTE, None)
 
 
 class OrderStatusBody(Body):
     status: StatusName
-    note: str | None = None
+    note: str | None = text(NOTE, None)
 
 
 # --- responses ----------------------------------------------------------------------------

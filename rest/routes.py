@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.routing import Route
 
+from resolvers.ids import ID_PATTERNS
 from rest.endpoint import Operation
 from rest.handlers import auth, orders, products, users
 from rest.models import (
@@ -28,7 +30,7 @@ PLACE_ORDER_EXAMPLE = {"items": [{"productId": "UHJvZHVjdDox", "quantity": 2}]}
 
 OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/api/auth/register", auth.register, "Create an account and sign in",
-              "auth", "anyone", 201, AuthOut, RegisterBody, errors=(400, 409)),
+              "auth", "anyone", 201, AuthOut, RegisterBody, errors=(400, 409, 429)),
     Operation("POST", "/api/auth/login", auth.login, "Sign in", "auth", "anyone", 200, AuthOut,
               LoginBody, errors=(400, 401, 429)),
     Operation("POST", "/api/auth/refresh", auth.refresh, "Rotate the session cookies", "auth",
@@ -76,12 +78,43 @@ OPERATIONS: tuple[Operation, ...] = (
 )  # fmt: skip
 
 
+# The type of the object a path's {id} names, by the path's first segment under /api.
+ID_TYPES = {"products": "Product", "orders": "Order", "users": "User"}
+
+
+def _id_convertor(type_name: str) -> Convertor[str]:
+    """Matches only well-formed IDs of `type_name`: any other segment names no resource
+    (404), and `/api/users/me` is never taken for a user's ID."""
+
+    class IdConvertor(Convertor[str]):
+        regex = ID_PATTERNS[type_name].removeprefix("^").removesuffix("$")
+
+        def convert(self, value: str) -> str:
+            return value
+
+        def to_string(self, value: str) -> str:
+            return value
+
+    return IdConvertor()
+
+
+for _type_name in ID_TYPES.values():
+    register_url_convertor(f"{_type_name.lower()}_id", _id_convertor(_type_name))
+
+
+def route_path(path: str) -> str:
+    """`path` with its {id} held to the IDs of the type it names."""
+    if "{id}" not in path:
+        return path
+    return path.replace("{id}", "{id:" + ID_TYPES[path.split("/")[2]].lower() + "_id}")
+
+
 def rest_routes() -> list[Route]:
     """Starlette routes, one per path, dispatching on the method."""
     by_path: dict[str, dict[str, Operation]] = {}
     for operation in OPERATIONS:
         by_path.setdefault(operation.path, {})[operation.method] = operation
-    return [_route(path, methods) for path, methods in by_path.items()]
+    return [_route(route_path(path), methods) for path, methods in by_path.items()]
 
 
 def _route(path: str, methods: dict[str, Operation]) -> Route:

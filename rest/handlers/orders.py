@@ -10,10 +10,12 @@ from starlette.responses import Response
 
 from db.models import Order
 from resolvers import checkout, fulfilment, orders
+from resolvers.errors import InvalidArgument
 from resolvers.ids import from_global_id
+from resolvers.input_rules import IDEMPOTENCY_KEY
 from rest.endpoint import Call
 from rest.models import CancelOrderBody, OrderOut, OrderStatusBody, PlaceOrderBody
-from rest.queries import OrderListQuery, sort_parts
+from rest.queries import OrderListQuery, sort_parts, timestamp
 from rest.reads import ORDER, direction, list_document, one_document, read_one, read_page
 from rest.representation import orders_out
 from rest.responses import json_response
@@ -31,7 +33,19 @@ async def _one(call: Call[Any, Any], db: AsyncSession, order: Order) -> OrderOut
     return out
 
 
+def _idempotency_key(call: Call[Any, Any]) -> str | None:
+    """The header's key; what HTTP can carry of it is narrower than GraphQL's argument."""
+    key = call.request.headers.get(IDEMPOTENCY_HEADER)
+    if key is not None and not IDEMPOTENCY_KEY.accepts(key):
+        raise InvalidArgument(
+            f"{IDEMPOTENCY_HEADER} must be 1 to {IDEMPOTENCY_KEY.max_length} visible ASCII "
+            "characters (spaces inside)."
+        )
+    return key
+
+
 async def place_order(call: Call[PlaceOrderBody, None]) -> Response:
+    key = _idempotency_key(call)
     lines = [
         checkout.LineRequest(from_global_id(line.product_id, "Product"), line.quantity)
         for line in call.body.items
@@ -39,7 +53,7 @@ async def place_order(call: Call[PlaceOrderBody, None]) -> Response:
     async with call.app.sessions.begin() as db:
         placed = await checkout.place_order(
             db, customer=call.signed_in(), items=lines,
-            idempotency_key=call.request.headers.get(IDEMPOTENCY_HEADER),
+            idempotency_key=key,
             currency=call.app.settings.currency,
         )  # fmt: skip
         out = await _one(call, db, placed.order)
@@ -60,7 +74,8 @@ _ONE = one_document("order", "(id: $id)", ORDER)
 async def list_orders(call: Call[None, OrderListQuery]) -> Response:
     q = call.query
     field, descending = sort_parts(q.sort)
-    after, before = q.created_after, q.created_before
+    after = timestamp(q.created_after, "createdAfter")
+    before = timestamp(q.created_before, "createdBefore")
     variables = {
         "first": q.limit,
         "after": q.cursor,
