@@ -16,8 +16,12 @@ window.
 
 Each attempt is counted before the password is checked, in one statement that locks its
 rows, so that concurrent attempts cannot slip past a limit; a refused attempt is uncounted
-in the same transaction, and a successful one afterwards (`give_back`), which also forgives
-that address's earlier failures on the account.
+by a second statement, and a successful one afterwards (`give_back`, one statement), which
+also forgives that address's earlier failures on the account. Each runs on its own, outside
+any transaction: the counters of an address are shared by every sign-in from it, and a lock
+held from one statement to a later COMMIT would hold all of them up for as long as the
+event loop takes to send it. Between the two statements of a refusal, a concurrent attempt
+may see one failure more than there is, which can only refuse it, never let it through.
 
 Registrations are counted per address (`register:<address>`), at most `REGISTRATION_LIMIT`
 per window. An IPv6 address is counted by its /64 network, which one host usually holds.
@@ -56,9 +60,12 @@ _UNCOUNT = text("""
     WHERE bucket = ANY(CAST(:buckets AS text[])) AND window_start = :window_start AND failures > 0
 """)
 
-_FORGIVE = text("""
-    UPDATE login_throttle SET failures = 0
-    WHERE bucket = :bucket AND window_start = :window_start
+# Uncounts the attempt and forgives the pair's earlier failures, in one statement.
+_GIVE_BACK = text("""
+    UPDATE login_throttle
+    SET failures = CASE WHEN bucket = :pair THEN 0 ELSE failures - 1 END
+    WHERE bucket = ANY(CAST(:buckets AS text[])) AND window_start = :window_start
+      AND failures > 0
 """)
 
 # Both answer how many of the deleted counters were above zero.
@@ -162,8 +169,10 @@ async def count_attempt(
 
 async def give_back(db: AsyncSession, attempt: Attempt) -> None:
     """Uncount a successful attempt and forgive the address's earlier failures on the account."""
-    await db.execute(_UNCOUNT, {"buckets": attempt.buckets, "window_start": attempt.start})
-    await db.execute(_FORGIVE, {"bucket": attempt.pair_bucket, "window_start": attempt.start})
+    await db.execute(
+        _GIVE_BACK,
+        {"buckets": attempt.buckets, "pair": attempt.pair_bucket, "window_start": attempt.start},
+    )
 
 
 async def count_registration(db: AsyncSession, *, address: str | None, now: datetime) -> None:

@@ -114,8 +114,9 @@ def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
 
 
 def create_read_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    """Sessions for reads that need no transaction: each statement commits on its own, so no
-    BEGIN and ROLLBACK round trips surround it. Never use them to write."""
+    """Sessions without a transaction: each statement commits on its own, so no BEGIN and
+    ROLLBACK round trips surround it. For reads, and for writes that are one statement each
+    and must not hold their locks until a later COMMIT (shared counters)."""
     return async_sessionmaker(
         engine.execution_options(isolation_level="AUTOCOMMIT"),
         expire_on_commit=False,

@@ -102,7 +102,7 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
     if "\x00" in email:  # no stored address has one; PostgreSQL text cannot hold it
         raise BusinessError([INVALID_CREDENTIALS])
     now = datetime.now(UTC)
-    async with app.sessions.begin() as db:
+    async with app.reads() as db:  # no transaction: the throttle's counters are shared
         attempt = await throttle.count_attempt(db, email=email, address=client.address, now=now)
     async with app.reads() as db:
         user = await db.scalar(select(User).where(User.email_key == email_key(email)))
@@ -114,7 +114,7 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
         if valid.legacy or app.passwords.needs_rehash(user.password_hash)
         else None
     )
-    async with app.sessions.begin() as db:  # its own transaction: the counter row is shared
+    async with app.reads() as db:
         await throttle.give_back(db, attempt)
     async with app.sessions.begin() as db:
         if new_hash is not None:
@@ -162,7 +162,7 @@ async def change_password(
 
     Wrong current passwords are throttled like failed logins of the same account.
     """
-    async with app.sessions.begin() as db:
+    async with app.reads() as db:  # no transaction: the throttle's counters are shared
         attempt = await throttle.count_attempt(
             db, email=viewer.email, address=client.address, now=datetime.now(UTC)
         )
@@ -173,7 +173,7 @@ async def change_password(
         raise BusinessError(
             [Problem("INVALID_CREDENTIALS", "Current password is incorrect.", ("currentPassword",))]
         )
-    async with app.sessions.begin() as db:
+    async with app.reads() as db:
         await throttle.give_back(db, attempt)
     problems = await password_problems(
         new_password,

@@ -27,7 +27,7 @@ class AppState:
     engine: AsyncEngine
     probe: AsyncEngine  # one connection of its own for /readyz, so a busy pool is still ready
     sessions: async_sessionmaker[AsyncSession]  # transactions: `async with sessions.begin()`
-    reads: async_sessionmaker[AsyncSession]  # autocommit: single reads, no BEGIN/ROLLBACK
+    reads: async_sessionmaker[AsyncSession]  # autocommit: single statements, no BEGIN
     passwords: Passwords
     documents: DocumentReader | None = None  # set once the GraphQL schema is built
     shutting_down: bool = field(default=False)
