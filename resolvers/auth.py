@@ -114,12 +114,13 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
         if valid.legacy or app.passwords.needs_rehash(user.password_hash)
         else None
     )
+    # Single statements, each committed as it runs: a login costs no BEGIN or COMMIT.
     async with app.reads() as db:
         await throttle.give_back(db, attempt)
-    async with app.sessions.begin() as db:
         if new_hash is not None:
             await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
-        return await _sign_in(db, app, user.id, client)
+        tokens = await _start_session(db, app, user.id, client)
+    return SignedIn(user=user, tokens=tokens)
 
 
 async def refresh_session(app: AppState, *, refresh_token: str | None) -> SignedIn:
@@ -195,14 +196,20 @@ async def change_password(
         return await _sign_in(db, app, viewer.id, client)
 
 
-async def _sign_in(db: AsyncSession, app: AppState, user_id: int, client: ClientInfo) -> SignedIn:
-    tokens = await store.start_session(
+async def _start_session(
+    db: AsyncSession, app: AppState, user_id: int, client: ClientInfo
+) -> IssuedTokens:
+    return await store.start_session(
         db,
         app.settings,
         user_id=user_id,
         user_agent=client.user_agent,
         ip_address=client.address,
     )
+
+
+async def _sign_in(db: AsyncSession, app: AppState, user_id: int, client: ClientInfo) -> SignedIn:
+    tokens = await _start_session(db, app, user_id, client)
     user = await db.get(User, user_id, populate_existing=True)
     assert user is not None  # noqa: S101 - the row was just written or read
     return SignedIn(user=user, tokens=tokens)
