@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import secrets
@@ -178,7 +179,7 @@ async def test_a_token_accepted_once_is_refused_once_it_expires(
     expires = int(now) - LEEWAY_SECONDS + 2  # valid, with the leeway, for one to two seconds
     token = sign(claims(identity, iat=int(now) - 900, nbf=int(now) - 900, exp=expires))
     assert (await me_with(stranger, token))["email"] == "ann@example.com"
-    time.sleep(max(0.0, expires + LEEWAY_SECONDS - time.time()) + 0.1)
+    await asyncio.sleep(max(0.0, expires + LEEWAY_SECONDS - time.time()) + 0.1)
     await assert_access_refused(stranger, token)
 
 
