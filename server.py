@@ -6,7 +6,7 @@ uv run server.py create-admin     create a new administrator account
 uv run server.py promote          make an existing account an administrator
 uv run server.py seed-demo        load the demo catalogue and accounts into an empty database
 uv run server.py unlock           clear the sign-in throttle counters of an email or an address
-uv run server.py export-schema    write schema.graphql from the code
+uv run server.py export-schema    write schema.graphql and openapi.json from the code
 """
 
 from __future__ import annotations

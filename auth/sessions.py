@@ -74,7 +74,6 @@ _REVOKE_USER = text("""
     WITH ended AS (
         UPDATE login_sessions SET revoked_at = now()
         WHERE user_id = :user_id AND revoked_at IS NULL
-          AND id IS DISTINCT FROM CAST(:keep AS uuid)
         RETURNING id
     )
     UPDATE refresh_tokens SET revoked_at = now()
@@ -151,11 +150,9 @@ async def revoke_session(db: AsyncSession, session_id: uuid.UUID) -> None:
     await db.execute(_REVOKE_SESSION, {"session_id": session_id})
 
 
-async def revoke_user_sessions(
-    db: AsyncSession, user_id: int, *, keep: uuid.UUID | None = None
-) -> None:
-    """End every login session of `user_id` except `keep`."""
-    await db.execute(_REVOKE_USER, {"user_id": user_id, "keep": keep})
+async def revoke_user_sessions(db: AsyncSession, user_id: int) -> None:
+    """End every login session of `user_id` and every token in them."""
+    await db.execute(_REVOKE_USER, {"user_id": user_id})
 
 
 async def session_of_refresh_token(db: AsyncSession, refresh_token: str) -> uuid.UUID | None:

@@ -159,7 +159,8 @@ async def change_password(
     new_password: str,
     client: ClientInfo,
 ) -> SignedIn:
-    """Replace the password, end every other session, and reissue this session's tokens.
+    """Replace the password, end every login session of the account (this one included),
+    and sign the caller in again with a new login session and its tokens.
 
     Wrong current passwords are throttled like failed logins of the same account.
     """
