@@ -307,8 +307,8 @@ def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
 
 
 def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.errors import BusinessError
     from resolvers.admin_bootstrap import create_admin
-    from resolvers.errors import BusinessError
 
     password = os.environ.get("ORDERLY_ADMIN_PASSWORD")
     url, _ = _database(settings)
@@ -368,8 +368,8 @@ def _describe(account: Any) -> list[str]:
 
 
 def cmd_promote(settings: Settings, args: argparse.Namespace) -> int:
+    from domain.errors import BusinessError
     from resolvers.admin_bootstrap import AccountSummary, find_account, promote_to_admin
-    from resolvers.errors import BusinessError
 
     url, _ = _database(settings)
     migrate.upgrade(url)

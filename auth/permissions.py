@@ -17,7 +17,7 @@ from strawberry.schema_directive import Location
 from strawberry.types import Info
 
 from auth.viewer import Role, Viewer
-from resolvers.errors import Forbidden, Unauthenticated
+from domain.errors import Forbidden, Unauthenticated
 
 RoleEnum = strawberry.enum(Role, name="Role", description="What a user may do.")
 

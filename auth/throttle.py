@@ -38,7 +38,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.errors import RateLimited
+from domain.errors import RateLimited
 
 WINDOW = timedelta(hours=1)
 PAIR_LIMIT = 5

@@ -5,12 +5,10 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 
+from domain.codes import Role
 
-class Role(Enum):
-    CLIENT = "CLIENT"
-    ADMIN = "ADMIN"
+__all__ = ["Role", "Viewer"]
 
 
 @dataclass(frozen=True, slots=True)

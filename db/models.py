@@ -24,6 +24,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from domain.codes import OrderStatus, Role
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
@@ -32,8 +34,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-ROLES = ("CLIENT", "ADMIN")
-ORDER_STATUSES = ("PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED")
+ROLES = tuple(role.value for role in Role)
+ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:

@@ -14,7 +14,8 @@ from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
 
 from auth.passwords import MAX_LENGTH, MIN_LENGTH, normalize_password
-from resolvers.errors import Problem
+from domain.codes import ErrorCode
+from domain.errors import Problem
 from resolvers.input_rules import NAME
 
 MAX_NAME_LENGTH = NAME.max_length
@@ -59,7 +60,7 @@ def email_key(email: str) -> str:
 
 
 def _invalid(message: str, field: tuple[str, ...]) -> list[Problem]:
-    return [Problem("INVALID_INPUT", message, field)]
+    return [Problem(ErrorCode.INVALID_INPUT, message, field)]
 
 
 def _mixes_scripts(part: str) -> bool:
@@ -116,12 +117,12 @@ def name_problems(name: str, field: tuple[str, ...] = ("name",)) -> list[Problem
     most 200 characters, not blank, no NUL. It is stored trimmed."""
     if not NAME.accepts(name):
         message = f"Name must be 1 to {MAX_NAME_LENGTH} characters, not all blank, without NUL."
-        return [Problem("INVALID_INPUT", message, field)]
+        return [Problem(ErrorCode.INVALID_INPUT, message, field)]
     return []
 
 
 def _weak(message: str, field: tuple[str, ...]) -> list[Problem]:
-    return [Problem("WEAK_PASSWORD", message, field)]
+    return [Problem(ErrorCode.WEAK_PASSWORD, message, field)]
 
 
 def _guessability(password: str, personal: list[str]) -> list[str]:

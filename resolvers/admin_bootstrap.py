@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth.passwords import Passwords
 from auth.sessions import revoke_user_sessions
 from db.models import LoginSession, User
+from domain.codes import ErrorCode
+from domain.errors import BusinessError, Problem
 from resolvers.accounts import (
     email_key,
     email_problems,
@@ -24,7 +26,6 @@ from resolvers.accounts import (
     normalize_email,
     password_problems,
 )
-from resolvers.errors import BusinessError, Problem
 
 RECENT_SIGN_INS = 10
 
@@ -40,7 +41,7 @@ def _exists(email: str) -> BusinessError:
     return BusinessError(
         [
             Problem(
-                "EMAIL_TAKEN",
+                ErrorCode.EMAIL_TAKEN,
                 f"An account with the email {email!r} already exists; nothing was changed. "
                 f"To make it an administrator, check whose it is and run "
                 f"`server.py promote --email {email}`.",
@@ -146,6 +147,8 @@ async def promote_to_admin(session: AsyncSession, *, user_id: int, email: str) -
         .returning(User)
     )
     if user is None:
-        raise BusinessError.one("NOT_FOUND", "The account changed; nothing was promoted.", None)
+        raise BusinessError.one(
+            ErrorCode.NOT_FOUND, "The account changed; nothing was promoted.", None
+        )
     await revoke_user_sessions(session, user_id)
     return user

@@ -15,6 +15,8 @@ from auth.tokens import read_access_token
 from auth.viewer import Viewer
 from db.driver import fetch_row
 from db.models import User
+from domain.codes import ErrorCode
+from domain.errors import BusinessError, Problem, Unauthenticated
 from resolvers.accounts import (
     MAX_EMAIL_LENGTH,
     email_key,
@@ -23,12 +25,11 @@ from resolvers.accounts import (
     normalize_email,
     password_problems,
 )
-from resolvers.errors import BusinessError, Problem, Unauthenticated
 from web.state import AppState
 
-INVALID_CREDENTIALS = Problem("INVALID_CREDENTIALS", "Email or password is incorrect.")
+INVALID_CREDENTIALS = Problem(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
 EMAIL_TOO_LONG = Problem(
-    "INVALID_INPUT", f"Email must be at most {MAX_EMAIL_LENGTH} characters.", ("email",)
+    ErrorCode.INVALID_INPUT, f"Email must be at most {MAX_EMAIL_LENGTH} characters.", ("email",)
 )
 
 _INSERT_USER = text("""
@@ -84,7 +85,7 @@ async def register(
         )  # fmt: skip
         if user_id is None:
             raise BusinessError.one(
-                "EMAIL_TAKEN", "An account with this email already exists.", ["email"]
+                ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", ["email"]
             )
         return await _sign_in(db, app, user_id, client)
 
@@ -173,7 +174,13 @@ async def change_password(
         raise Unauthenticated()
     if not await app.passwords.verify(user.password_hash, current_password):
         raise BusinessError(
-            [Problem("INVALID_CREDENTIALS", "Current password is incorrect.", ("currentPassword",))]
+            [
+                Problem(
+                    ErrorCode.INVALID_CREDENTIALS,
+                    "Current password is incorrect.",
+                    ("currentPassword",),
+                )
+            ]
         )
     async with app.reads() as db:
         await throttle.give_back(db, attempt)

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from db.models import Order
-from resolvers.errors import BusinessError, Problem
+from domain.codes import ErrorCode
+from domain.errors import BusinessError, Problem
 
 MAX_LINES = 100
 MAX_QUANTITY = 1000
@@ -95,7 +96,7 @@ def merge_lines(lines: Sequence[LineRequest]) -> tuple[dict[int, int], list[Prob
     problems: list[Problem] = []
     if not 1 <= len(lines) <= MAX_LINES:
         problems.append(
-            Problem("INVALID_INPUT", f"An order has 1 to {MAX_LINES} lines.", ("items",))
+            Problem(ErrorCode.INVALID_INPUT, f"An order has 1 to {MAX_LINES} lines.", ("items",))
         )
         return {}, problems
     merged: dict[int, int] = {}
@@ -103,7 +104,7 @@ def merge_lines(lines: Sequence[LineRequest]) -> tuple[dict[int, int], list[Prob
         if not 1 <= line.quantity <= MAX_QUANTITY:
             problems.append(
                 Problem(
-                    "INVALID_INPUT",
+                    ErrorCode.INVALID_INPUT,
                     f"Quantity must be between 1 and {MAX_QUANTITY}.",
                     ("items", str(position), "quantity"),
                 )
@@ -115,7 +116,7 @@ def merge_lines(lines: Sequence[LineRequest]) -> tuple[dict[int, int], list[Prob
         if quantity > MAX_QUANTITY:
             problems.append(
                 Problem(
-                    "INVALID_INPUT",
+                    ErrorCode.INVALID_INPUT,
                     f"Quantity must be between 1 and {MAX_QUANTITY} per product.",
                     ("items", positions[product_id], "quantity"),
                 )
@@ -147,13 +148,15 @@ def product_problems(
         row = products.get(product_id)
         wanted = merged.get(product_id, 0)
         if row is None:
-            problems.append(Problem("NOT_FOUND", "No such product.", field))
+            problems.append(Problem(ErrorCode.NOT_FOUND, "No such product.", field))
         elif row.archived:
-            problems.append(Problem("PRODUCT_UNAVAILABLE", f"{row.name} is no longer sold.", field))
+            problems.append(
+                Problem(ErrorCode.PRODUCT_UNAVAILABLE, f"{row.name} is no longer sold.", field)
+            )
         elif row.stock < wanted:
             problems.append(
                 Problem(
-                    "INSUFFICIENT_STOCK",
+                    ErrorCode.INSUFFICIENT_STOCK,
                     f"{row.name}: {wanted} requested, {row.stock} available.",
                     ("items", counted[product_id], "quantity"),
                 )
@@ -186,7 +189,7 @@ async def place_order(
     ):
         problems.append(
             Problem(
-                "INVALID_INPUT",
+                ErrorCode.INVALID_INPUT,
                 f"An idempotency key has 1 to {MAX_KEY_LENGTH} characters, none of them NUL.",
                 ("idempotencyKey",),
             )
@@ -244,7 +247,7 @@ async def _replay(
         raise RuntimeError("idempotency key conflict without an order")
     if existing.request_hash != fingerprint:
         raise BusinessError.one(
-            "IDEMPOTENCY_KEY_REUSED",
+            ErrorCode.IDEMPOTENCY_KEY_REUSED,
             "This idempotency key was already used for a different order.",
             ["idempotencyKey"],
         )

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from db.models import Order, OrderEvent
-from resolvers.errors import BusinessError, Problem
+from domain.codes import ErrorCode
+from domain.errors import BusinessError, Problem
 from resolvers.input_rules import NOTE
 from resolvers.users import require_admin
 
@@ -47,7 +48,7 @@ def _note(note: str | None, field: str) -> str | None:
         return None
     if not NOTE.accepts(note):
         raise BusinessError.one(
-            "INVALID_INPUT", f"At most {MAX_NOTE} characters, none of them NUL.", [field]
+            ErrorCode.INVALID_INPUT, f"At most {MAX_NOTE} characters, none of them NUL.", [field]
         )
     return note.strip() or None
 
@@ -76,11 +77,11 @@ async def _move(
         if current is None or (
             customer_id is not None and not await _owns(db, order_id, customer_id)
         ):
-            raise BusinessError.one("NOT_FOUND", "No such order.", ["id"])
+            raise BusinessError.one(ErrorCode.NOT_FOUND, "No such order.", ["id"])
         raise BusinessError(
             [
                 Problem(
-                    "INVALID_TRANSITION",
+                    ErrorCode.INVALID_TRANSITION,
                     f"An order cannot move from {current} to {to_status}.",
                     ("status",),
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 
-from resolvers.errors import InvalidArgument
+from domain.errors import InvalidArgument
 from resolvers.id_pattern import MAX_KEY_DIGITS, id_pattern
 
 NODE_TYPES = ("User", "Product", "Order")

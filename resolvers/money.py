@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-from resolvers.errors import Problem
+from domain.codes import ErrorCode
+from domain.errors import Problem
 
 MAX_PRICE = Decimal("1000000")
 # Decimal inputs are plain digits: no exponent, so that no amount is ever expanded into a
@@ -72,4 +73,4 @@ def price_problems(
         return to_minor(amount, digits), []
     except (ValueError, InvalidOperation):
         message = f"Price must be between 0 and {MAX_PRICE:,} with at most {digits} decimal places."
-        return None, [Problem("INVALID_INPUT", message, field)]
+        return None, [Problem(ErrorCode.INVALID_INPUT, message, field)]

@@ -18,7 +18,7 @@ from sqlalchemy import Select, and_, func, literal, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import QueryableAttribute
 
-from resolvers.errors import InvalidArgument
+from domain.errors import InvalidArgument
 from resolvers.input_rules import CURSOR
 
 DEFAULT_PAGE_SIZE = 20

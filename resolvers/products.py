@@ -11,7 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
 from db.models import Product
-from resolvers.errors import BusinessError, InvalidArgument, Problem
+from domain.codes import ErrorCode
+from domain.errors import BusinessError, InvalidArgument, Problem
 from resolvers.input_rules import DESCRIPTION, NAME
 from resolvers.money import price_problems, to_minor
 from resolvers.pagination import Page, PageRequest, counting, fetch_page
@@ -122,12 +123,12 @@ def _validate(changes: ProductChanges, digits: int) -> tuple[dict[str, object], 
     if changes.name is not None:
         if not NAME.accepts(changes.name):
             message = f"Name must be 1 to {MAX_NAME} characters, not all blank, without NUL."
-            problems.append(Problem("INVALID_INPUT", message, ("name",)))
+            problems.append(Problem(ErrorCode.INVALID_INPUT, message, ("name",)))
         values["name"] = changes.name.strip()
     if changes.description is not None:
         if not DESCRIPTION.accepts(changes.description):
             message = f"Description must be at most {MAX_DESCRIPTION} characters, without NUL."
-            problems.append(Problem("INVALID_INPUT", message, ("description",)))
+            problems.append(Problem(ErrorCode.INVALID_INPUT, message, ("description",)))
         values["description"] = changes.description
     if changes.price is not None:
         minor, price_errors = price_problems(changes.price, digits, ("price",))
@@ -136,7 +137,11 @@ def _validate(changes: ProductChanges, digits: int) -> tuple[dict[str, object], 
     if changes.stock is not None:
         if not 0 <= changes.stock <= MAX_STOCK:
             problems.append(
-                Problem("INVALID_INPUT", f"Stock must be between 0 and {MAX_STOCK:,}.", ("stock",))
+                Problem(
+                    ErrorCode.INVALID_INPUT,
+                    f"Stock must be between 0 and {MAX_STOCK:,}.",
+                    ("stock",),
+                )
             )
         values["stock"] = changes.stock
     return values, problems
@@ -149,7 +154,7 @@ async def create_product(
     require_admin(viewer)
     values, problems = _validate(changes, currency_digits)
     if changes.name is None or changes.price is None:
-        problems.append(Problem("INVALID_INPUT", "Name and price are required.", ("name",)))
+        problems.append(Problem(ErrorCode.INVALID_INPUT, "Name and price are required.", ("name",)))
     if problems:
         raise BusinessError(problems)
     product = Product(**values)
@@ -180,7 +185,7 @@ async def update_product(
     )
     product: Product | None = await db.scalar(statement)
     if product is None:
-        raise BusinessError.one("NOT_FOUND", "No such product.", ["id"])
+        raise BusinessError.one(ErrorCode.NOT_FOUND, "No such product.", ["id"])
     return product
 
 
@@ -194,5 +199,5 @@ async def archive_product(db: AsyncSession, *, viewer: Viewer | None, product_id
         .returning(Product.id)
     )
     if archived is None:
-        raise BusinessError.one("NOT_FOUND", "No such product.", ["id"])
+        raise BusinessError.one(ErrorCode.NOT_FOUND, "No such product.", ["id"])
     return int(archived)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from domain.errors import InvalidArgument
 from resolvers.accounts import MAX_EMAIL_LENGTH
-from resolvers.errors import InvalidArgument
 
 # The longest text a search must be able to match in full is an email address.
 MAX_SEARCH_LENGTH = MAX_EMAIL_LENGTH

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from resolvers.errors import InvalidArgument
+from domain.errors import InvalidArgument
 
 
 def to_utc(value: datetime, name: str) -> datetime:

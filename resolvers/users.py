@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from auth import sessions as store
 from auth.viewer import Role, Viewer
 from db.models import User
+from domain.codes import ErrorCode
+from domain.errors import BusinessError, Forbidden
 from resolvers.accounts import email_key
-from resolvers.errors import BusinessError, Forbidden
 from resolvers.pagination import Page, PageRequest, counting, fetch_page
 from resolvers.text import search_pattern
 
@@ -85,7 +86,7 @@ async def set_user_role(
     admin = require_admin(viewer)
     if admin.id == user_id:
         raise BusinessError.one(
-            "INVALID_INPUT", "You cannot change your own role; ask another admin.", ["id"]
+            ErrorCode.INVALID_INPUT, "You cannot change your own role; ask another admin.", ["id"]
         )
     user: User | None = await db.scalar(
         update(User)
@@ -94,6 +95,6 @@ async def set_user_role(
         .returning(User)
     )
     if user is None:
-        raise BusinessError.one("NOT_FOUND", "No such user.", ["id"])
+        raise BusinessError.one(ErrorCode.NOT_FOUND, "No such user.", ["id"])
     await store.revoke_user_sessions(db, user_id)
     return user

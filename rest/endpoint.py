@@ -18,8 +18,8 @@ from starlette.responses import Response
 
 from auth.cookies import read_access_cookie
 from auth.viewer import Viewer
+from domain.errors import BusinessError, Forbidden, RequestError, Unauthenticated
 from resolvers.auth import current_viewer
-from resolvers.errors import BusinessError, Forbidden, RequestError, Unauthenticated
 from rest.errors import business_problem, request_problem, validation_problem
 from web.state import AppState
 

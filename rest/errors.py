@@ -5,25 +5,29 @@ from __future__ import annotations
 from pydantic import ValidationError
 from starlette.responses import Response
 
-from resolvers.errors import BusinessError, RateLimited, RequestError
+from domain.codes import ErrorCode, RequestCode
+from domain.errors import BusinessError, RateLimited, RequestError
 from web.problems import problem_response
 
-BUSINESS_STATUS = {
-    "INVALID_INPUT": 400,
-    "WEAK_PASSWORD": 400,
-    "INVALID_CREDENTIALS": 401,
-    "NOT_FOUND": 404,
-    "EMAIL_TAKEN": 409,
-    "INSUFFICIENT_STOCK": 409,
-    "PRODUCT_UNAVAILABLE": 409,
-    "INVALID_TRANSITION": 409,
-    "IDEMPOTENCY_KEY_REUSED": 422,
+# The contract's status for each code; tests/rest/test_error_codes.py checks that every
+# code of `domain.codes` has one.
+BUSINESS_STATUS: dict[ErrorCode, int] = {
+    ErrorCode.INVALID_INPUT: 400,
+    ErrorCode.WEAK_PASSWORD: 400,
+    ErrorCode.INVALID_CREDENTIALS: 401,
+    ErrorCode.NOT_FOUND: 404,
+    ErrorCode.EMAIL_TAKEN: 409,
+    ErrorCode.INSUFFICIENT_STOCK: 409,
+    ErrorCode.PRODUCT_UNAVAILABLE: 409,
+    ErrorCode.INVALID_TRANSITION: 409,
+    ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
 }
-REQUEST_STATUS = {
-    "UNAUTHENTICATED": 401,
-    "FORBIDDEN": 403,
-    "INVALID_INPUT": 400,
-    "RATE_LIMITED": 429,
+REQUEST_STATUS: dict[RequestCode, int] = {
+    RequestCode.BAD_REQUEST: 400,
+    RequestCode.UNAUTHENTICATED: 401,
+    RequestCode.FORBIDDEN: 403,
+    RequestCode.INVALID_INPUT: 400,
+    RequestCode.RATE_LIMITED: 429,
 }
 
 

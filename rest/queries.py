@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from resolvers.errors import InvalidArgument
+from domain.errors import InvalidArgument
 from resolvers.input_rules import CURSOR, SEARCH, TIMESTAMP
 from resolvers.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from rest.models import PriceBound, RoleName, StatusName, node_id, published, text

@@ -13,7 +13,8 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from resolvers.errors import BusinessError
+from domain.codes import ErrorCode
+from domain.errors import BusinessError
 from rest.endpoint import Call
 
 USER = "id email name role createdAt"
@@ -54,7 +55,7 @@ async def read_one(
     data = await _documents(call).read(document, variables, call.viewer)
     body = data[len(_ONE) : -1]  # {"one":<object or null>}
     if body == "null":
-        raise BusinessError.one("NOT_FOUND", missing)
+        raise BusinessError.one(ErrorCode.NOT_FOUND, missing)
     return Response(body, media_type="application/json")
 
 

@@ -9,8 +9,8 @@ from strawberry.types import Info
 
 from auth.cookies import clear_session_cookies, read_refresh_cookie, set_session_cookies
 from auth.permissions import authenticated
+from domain.errors import BusinessError
 from resolvers import auth
-from resolvers.errors import BusinessError
 from schema.context import Context
 from schema.errors import UserError, user_errors
 from schema.users import User

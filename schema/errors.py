@@ -3,26 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from enum import Enum
 from typing import TypeVar
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from resolvers.errors import BusinessError
+from domain.codes import ErrorCode
+from domain.errors import BusinessError
 
-
-@strawberry.enum
-class ErrorCode(Enum):
-    INVALID_INPUT = "INVALID_INPUT"
-    INVALID_CREDENTIALS = "INVALID_CREDENTIALS"
-    EMAIL_TAKEN = "EMAIL_TAKEN"
-    WEAK_PASSWORD = "WEAK_PASSWORD"  # noqa: S105 - an error code
-    NOT_FOUND = "NOT_FOUND"
-    INSUFFICIENT_STOCK = "INSUFFICIENT_STOCK"
-    PRODUCT_UNAVAILABLE = "PRODUCT_UNAVAILABLE"
-    INVALID_TRANSITION = "INVALID_TRANSITION"
-    IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+strawberry.enum(ErrorCode, name="ErrorCode")  # the domain's enum, as a GraphQL type
 
 
 @strawberry.type
@@ -49,7 +38,7 @@ async def in_transaction(
 def user_errors(error: BusinessError) -> list[UserError]:
     return [
         UserError(
-            code=ErrorCode(problem.code),
+            code=problem.code,
             message=problem.message,
             field=list(problem.field) if problem.field is not None else None,
         )

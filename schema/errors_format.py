@@ -9,7 +9,7 @@ from typing import Any
 from graphql import GraphQLError
 
 from db.failures import is_unavailable as _is_unavailable
-from resolvers.errors import RateLimited, RequestError
+from domain.errors import RateLimited, RequestError
 from web.failures import UNAVAILABLE, UNAVAILABLE_DETAIL
 
 log = logging.getLogger("orderly.graphql")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +16,7 @@ from db.models import Order as OrderRow
 from db.models import OrderEvent as OrderEventRow
 from db.models import Product as ProductRow
 from db.models import User as UserRow
+from domain.codes import OrderStatus
 from resolvers import checkout, fulfilment, orders
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
@@ -34,13 +34,7 @@ from schema.users import User
 OrderSortField = strawberry.enum(orders.OrderSortField, name="OrderSortField")
 
 
-@strawberry.enum
-class OrderStatus(Enum):
-    PENDING = "PENDING"
-    PAID = "PAID"
-    SHIPPED = "SHIPPED"
-    DELIVERED = "DELIVERED"
-    CANCELLED = "CANCELLED"
+strawberry.enum(OrderStatus, name="OrderStatus")  # the domain's enum, as a GraphQL type
 
 
 @dataclass(frozen=True, slots=True)

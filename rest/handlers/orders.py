@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from db.models import Order
+from domain.errors import InvalidArgument
 from resolvers import checkout, fulfilment, orders
-from resolvers.errors import InvalidArgument
 from resolvers.ids import from_global_id
 from resolvers.input_rules import IDEMPOTENCY_KEY
 from rest.endpoint import Call

@@ -27,9 +27,9 @@ from typing import Any
 import schemathesis
 from hypothesis import strategies as st
 
+from domain.errors import InvalidArgument
 from resolvers.accounts import email_problems, password_problems
 from resolvers.checkout import MAX_QUANTITY
-from resolvers.errors import InvalidArgument
 from resolvers.pagination import decode_cursor, encode_cursor
 
 _PRINTABLE = string.ascii_letters + string.digits + string.punctuation

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from resolvers.errors import InvalidArgument, Problem
+from domain.errors import InvalidArgument, Problem
 from resolvers.id_pattern import MAX_KEY_DIGITS
 from resolvers.ids import ID_PATTERNS, NODE_TYPES, parse_global_id, to_global_id
 from resolvers.input_rules import BLANKS, CURSOR, SEARCH, TIMESTAMP, TextRule

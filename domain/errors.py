@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
+
+from domain.codes import ErrorCode, RequestCode
 
 
 @dataclass(frozen=True, slots=True)
 class Problem:
-    code: str
+    code: ErrorCode
     message: str
     field: tuple[str, ...] | None = None
 
@@ -37,16 +40,18 @@ class BusinessError(OrderlyError):
         super().__init__("; ".join(p.message for p in self.problems))
 
     @property
-    def code(self) -> str:
+    def code(self) -> ErrorCode:
         return self.problems[0].code
 
     @classmethod
-    def one(cls, code: str, message: str, field: Sequence[str] | None = None) -> BusinessError:
+    def one(
+        cls, code: ErrorCode, message: str, field: Sequence[str] | None = None
+    ) -> BusinessError:
         return cls([Problem(code, message, tuple(field) if field is not None else None)])
 
 
 class RequestError(OrderlyError):
-    code = "BAD_REQUEST"
+    code: ClassVar[RequestCode] = RequestCode.BAD_REQUEST
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -54,25 +59,25 @@ class RequestError(OrderlyError):
 
 
 class Unauthenticated(RequestError):
-    code = "UNAUTHENTICATED"
+    code = RequestCode.UNAUTHENTICATED
 
     def __init__(self, message: str = "Sign in to do this.") -> None:
         super().__init__(message)
 
 
 class Forbidden(RequestError):
-    code = "FORBIDDEN"
+    code = RequestCode.FORBIDDEN
 
     def __init__(self, message: str = "Your role does not allow this.") -> None:
         super().__init__(message)
 
 
 class InvalidArgument(RequestError):
-    code = "INVALID_INPUT"
+    code = RequestCode.INVALID_INPUT
 
 
 class RateLimited(RequestError):
-    code = "RATE_LIMITED"
+    code = RequestCode.RATE_LIMITED
 
     def __init__(self, retry_after: int, message: str = "Too many attempts; try later.") -> None:
         super().__init__(message)
