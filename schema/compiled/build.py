@@ -23,8 +23,8 @@ from strawberry.types.arguments import convert_arguments
 
 from auth.viewer import Viewer
 from db.models import Order, User
-from domain.errors import OrderlyError
 from resolvers import orders, products, users
+from resolvers.errors import OrderlyError
 from resolvers.ids import from_global_id, parse_global_id
 from resolvers.pagination import PageRequest, counting, keyset_page
 from schema.compiled import sqljson as sj
@@ -74,6 +74,10 @@ class Builder:
         self.variables = variables
         self.sql = Statement()
         self._viewer_id: Placeholder | None = None
+        # Whether PostgreSQL's generic plan suits the statement: not when a list is filtered by
+        # a range or a pattern, whose best plan depends on the values (a narrow price range
+        # wants the price index, a wide one the sort's).
+        self.generic_plan = True
 
     def statement(self, roots: Sequence[Field]) -> tuple[str, list[Any]]:
         """The SQL text and its parameters."""
@@ -346,6 +350,8 @@ def _products(b: Builder, field: Field) -> str:
     args = b.arguments(field)
     query = product_query(args.get("filter"), args.get("sort"))
     page = PageRequest(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
+    if query.search is not None or query.min_price is not None or query.max_price is not None:
+        b.generic_plan = False
     rows = products.filtered_products(query, b.settings.currency_digits)
     source = ListSource(
         rows=rows,
@@ -364,10 +370,12 @@ def _orders(b: Builder, field: Field) -> str:
     args = b.arguments(field)
     page = PageRequest(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
     query = order_query(args.get("filter"), args.get("sort"))
-    return b.connection(field, "Order", _order_source(viewer, query), page)
+    return b.connection(field, "Order", _order_source(b, viewer, query), page)
 
 
-def _order_source(viewer: Viewer | None, query: orders.OrderQuery) -> ListSource:
+def _order_source(b: Builder, viewer: Viewer | None, query: orders.OrderQuery) -> ListSource:
+    if query.statuses or query.created_after is not None or query.created_before is not None:
+        b.generic_plan = False
     rows = orders.visible_orders(viewer, query)
     return ListSource(
         rows=rows,
@@ -384,7 +392,10 @@ def _users(b: Builder, field: Field) -> str:
     users.require_admin(b.viewer)
     args = b.arguments(field)
     page = PageRequest(first=args.get("first"), after=args.get("after"))
-    rows = users.filtered_users(**_filter_args(args.get("filter")))
+    filters = _filter_args(args.get("filter"))
+    if any(value is not None for value in filters.values()):
+        b.generic_plan = False
+    rows = users.filtered_users(**filters)
     source = ListSource(
         rows=rows,
         count=counting(rows),
@@ -463,7 +474,7 @@ def _user_orders(b: Builder, field: Field, row: str) -> str:
         order_query(args.get("filter"), args.get("sort"), customer_id=0), customer_id=None
     )
     viewer = b.viewer
-    source = _order_source(viewer, query)
+    source = _order_source(b, viewer, query)
     if source.rows is None or source.count is None or viewer is None:
         return b.connection(field, "Order", source, page)
     # The user's row is in the enclosing query: named, so that it is not joined again.

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from graphql import ASTValidationRule, GraphQLError, parse, validate
@@ -25,7 +25,7 @@ from strawberry.schema.base import BaseSchema
 
 from auth.viewer import Viewer
 from db.driver import fetch_value
-from domain.errors import InvalidArgument
+from resolvers.errors import InvalidArgument
 from schema.build import VALIDATION_RULES
 from schema.compiled.build import Builder, Fallback
 from schema.compiled.plan import Plan, Unsupported, plan_operation
@@ -38,6 +38,16 @@ PLAN_CACHE_SIZE = 512
 STATEMENT_CACHE_SIZE = 1024
 MAX_REMEMBERED_VARIABLES = 2048  # bytes of JSON: larger variables are not worth a key
 StatementKey = tuple[int, int | None, str | None, bytes]
+
+
+class CompiledStatement(NamedTuple):
+    """A compiled read's SQL, its values, and whether PostgreSQL's generic plan suits it."""
+
+    sql: str
+    params: tuple[Any, ...]
+    generic_plan: bool
+
+
 RESPONSE_PREFIX = b'{"data":'
 
 
@@ -53,7 +63,7 @@ class CompiledReads:
         self.compiled = 0
         self._plans: OrderedDict[tuple[str, str | None, bool], Plan | str] = OrderedDict()
         self._rules = [*specified_rules, *VALIDATION_RULES]
-        self._statements: dict[StatementKey, tuple[Plan, str, tuple[Any, ...]]] = {}
+        self._statements: dict[StatementKey, tuple[Plan, CompiledStatement]] = {}
 
     def plan(self, query: str, operation_name: str | None, *, trusted: bool = False) -> Plan | str:
         """The plan for a document and operation, or why there is none (cached). A trusted
@@ -99,10 +109,10 @@ class CompiledReads:
         if isinstance(plan, str):
             return self._fall_back(plan)
         try:
-            sql, params = self._statement(plan, viewer, variables or {}, strict=False)
+            statement = self._statement(plan, viewer, variables or {}, strict=False)
         except (Fallback, Unsupported) as reason:
             return self._fall_back(str(reason))
-        return RESPONSE_PREFIX + (await self._run(sql, params)).encode() + b"}"
+        return RESPONSE_PREFIX + (await self._run(statement)).encode() + b"}"
 
     async def read(self, query: str, variables: Mapping[str, Any], viewer: Viewer | None) -> str:
         """The `data` of a fixed query document the server itself wrote (the REST reads), as
@@ -110,18 +120,17 @@ class CompiledReads:
         plan = self.plan(query, None, trusted=True)
         if isinstance(plan, str):
             raise ValueError(f"not a compilable document: {plan}")
-        sql, params = self._statement(plan, viewer, variables, strict=True)
-        return await self._run(sql, params)
+        return await self._run(self._statement(plan, viewer, variables, strict=True))
 
     def _statement(
         self, plan: Plan, viewer: Viewer | None, variables: Mapping[str, Any], *, strict: bool
-    ) -> tuple[str, Sequence[Any]]:
+    ) -> CompiledStatement:
         """The statement of a plan for this viewer and these variables. Its text and values
         depend on nothing else, so the statements of recent requests are remembered."""
         key = _statement_key(plan, viewer, variables)
         known = self._statements.get(key) if key is not None else None
         if known is not None and known[0] is plan:
-            return known[1], known[2]
+            return known[1]
         coerced = get_variable_values(
             plan.schema, plan.operation.variable_definitions or (), dict(variables)
         )
@@ -133,16 +142,15 @@ class CompiledReads:
             self.schema, self.settings, viewer, coerced, plan.literal_arguments, strict=strict
         )
         sql, params = builder.statement(plan.fields(coerced))
+        statement = CompiledStatement(sql, tuple(params), builder.generic_plan)
         if key is not None:
-            self._statements[key] = (plan, sql, tuple(params))
+            self._statements[key] = (plan, statement)
             if len(self._statements) > STATEMENT_CACHE_SIZE:
                 del self._statements[next(iter(self._statements))]  # the oldest entry
-        return sql, params
+        return statement
 
-    async def _run(self, sql: str, params: Sequence[Any]) -> str:
-        # A pattern search needs its pattern to plan the trigram index; the rest are keyed
-        # reads whose plan does not depend on their values.
-        generic = "ILIKE" not in sql
+    async def _run(self, statement: CompiledStatement) -> str:
+        sql, params, generic = statement
         log.debug("compiled %s %r (%s plan)", sql, params, "generic" if generic else "custom")
         data = await fetch_value(self.state.engine, sql, params, generic_plan=generic)
         self.compiled += 1

@@ -74,3 +74,26 @@ async def test_a_read_is_compiled_with_its_values_bound(
     assert search not in sql
     assert f"%{search}%" in params
     assert plan == "custom"  # a search plans with its pattern
+
+
+PLANNED = [
+    ("{ products(first: 5) { nodes { name } } }", "generic"),
+    ("{ products(first: 5, sort: {field: PRICE}) { nodes { name } } }", "generic"),
+    ('{ products(filter: {minPrice: "1", maxPrice: "2"}) { nodes { name } } }', "custom"),
+    ('{ products(filter: {search: "lamp"}) { nodes { name } } }', "custom"),
+    ('{ product(id: "UHJvZHVjdDox") { name } }', "generic"),
+]
+
+
+@pytest.mark.parametrize(("query", "plan"), PLANNED)
+async def test_a_read_filtered_by_values_is_planned_for_them(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, query: str, plan: str
+) -> None:
+    """Keyed reads and pages run on PostgreSQL's generic plan (planned once per connection);
+    a range or a pattern filter is planned for its values, which choose the index."""
+    caplog.set_level(logging.DEBUG, logger=COMPILED)
+    response = await client.post("/graphql", json={"query": query})
+    assert "errors" not in response.json(), response.text
+    (compiled,) = [r for r in caplog.records if r.getMessage().startswith("compiled ")]
+    assert isinstance(compiled.args, tuple)
+    assert compiled.args[2] == plan
