@@ -23,8 +23,8 @@ from strawberry.types.arguments import convert_arguments
 
 from auth.viewer import Viewer
 from db.models import Order, User
+from domain.errors import OrderlyError
 from resolvers import orders, products, users
-from resolvers.errors import OrderlyError
 from resolvers.ids import from_global_id, parse_global_id
 from resolvers.pagination import PageRequest, counting, keyset_page
 from schema.compiled import sqljson as sj

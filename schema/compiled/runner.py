@@ -25,7 +25,7 @@ from strawberry.schema.base import BaseSchema
 
 from auth.viewer import Viewer
 from db.driver import fetch_value
-from resolvers.errors import InvalidArgument
+from domain.errors import InvalidArgument
 from schema.build import VALIDATION_RULES
 from schema.compiled.build import Builder, Fallback
 from schema.compiled.plan import Plan, Unsupported, plan_operation
