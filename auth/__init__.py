@@ -1,1 +1,1 @@
-"""Authentication: password hashing, tokens, cookies, sessions and permission checks."""
+"""Authentication: password hashing, tokens, login sessions and sign-in throttling."""

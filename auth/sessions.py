@@ -14,8 +14,13 @@ from typing import Any, Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from auth.cookies import IssuedTokens
-from auth.tokens import AccessClaims, hash_refresh_token, issue_access_token, new_refresh_token
+from auth.tokens import (
+    AccessClaims,
+    IssuedTokens,
+    hash_refresh_token,
+    issue_access_token,
+    new_refresh_token,
+)
 from auth.viewer import Role, Viewer
 from settings import Settings
 

@@ -28,6 +28,14 @@ _verified: dict[tuple[str, str], tuple[AccessClaims, float, float]] = {}
 
 
 @dataclass(frozen=True, slots=True)
+class IssuedTokens:
+    """The tokens of a sign-in: an access token and the refresh token that renews it."""
+
+    access_token: str
+    refresh_token: str
+
+
+@dataclass(frozen=True, slots=True)
 class AccessClaims:
     user_id: int
     session_id: uuid.UUID

@@ -1,1 +1,2 @@
-"""Database layer: models, engine and sessions, the embedded server, migrations, loaders."""
+"""Database layer: models, engine and session factories, the driver path, the embedded server,
+migrations."""

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Protocol
 
 from sqlalchemy import func, select, text, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth import sessions as store
 from auth import throttle
-from auth.cookies import IssuedTokens
-from auth.tokens import read_access_token
+from auth.passwords import Passwords
+from auth.tokens import IssuedTokens, read_access_token
 from auth.viewer import Viewer
 from db.driver import fetch_row
 from db.models import User
@@ -25,7 +26,7 @@ from resolvers.accounts import (
     normalize_email,
     password_problems,
 )
-from web.state import AppState
+from settings import Settings
 
 INVALID_CREDENTIALS = Problem(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
 EMAIL_TOO_LONG = Problem(
@@ -38,6 +39,25 @@ _INSERT_USER = text("""
     ON CONFLICT (email_key) DO NOTHING
     RETURNING id
 """)
+
+
+class AuthServices(Protocol):
+    """What signing in needs of the running application (`web.state.AppState` has it)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def engine(self) -> AsyncEngine: ...
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        """Opens transactions: `async with sessions.begin()`."""
+
+    @property
+    def reads(self) -> async_sessionmaker[AsyncSession]:
+        """Runs single statements, each committed as it runs."""
+
+    @property
+    def passwords(self) -> Passwords: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +74,7 @@ class SignedIn:
     tokens: IssuedTokens
 
 
-async def current_viewer(app: AppState, access_token: str | None) -> Viewer | None:
+async def current_viewer(app: AuthServices, access_token: str | None) -> Viewer | None:
     """The viewer behind an access token, or None when it is absent, invalid or revoked."""
     if not access_token:
         return None
@@ -66,7 +86,7 @@ async def current_viewer(app: AppState, access_token: str | None) -> Viewer | No
 
 
 async def register(
-    app: AppState, *, email: str, password: str, name: str, client: ClientInfo
+    app: AuthServices, *, email: str, password: str, name: str, client: ClientInfo
 ) -> SignedIn:
     """Create a CLIENT account and sign it in; registrations are throttled per address."""
     problems = email_problems(email) + name_problems(name)
@@ -90,7 +110,7 @@ async def register(
         return await _sign_in(db, app, user_id, client)
 
 
-async def login(app: AppState, *, email: str, password: str, client: ClientInfo) -> SignedIn:
+async def login(app: AuthServices, *, email: str, password: str, client: ClientInfo) -> SignedIn:
     """Check the credentials and open a login session.
 
     Unknown emails and wrong passwords fail identically, each after one Argon2 verification.
@@ -124,7 +144,7 @@ async def login(app: AppState, *, email: str, password: str, client: ClientInfo)
     return SignedIn(user=user, tokens=tokens)
 
 
-async def refresh_session(app: AppState, *, refresh_token: str | None) -> SignedIn:
+async def refresh_session(app: AuthServices, *, refresh_token: str | None) -> SignedIn:
     """Rotate the refresh token; a spent token revokes its whole login session."""
     if not refresh_token:
         raise Unauthenticated("No refresh token.")
@@ -136,7 +156,7 @@ async def refresh_session(app: AppState, *, refresh_token: str | None) -> Signed
     return SignedIn(user=user, tokens=rotated[1])
 
 
-async def logout(app: AppState, *, viewer: Viewer | None, refresh_token: str | None) -> None:
+async def logout(app: AuthServices, *, viewer: Viewer | None, refresh_token: str | None) -> None:
     """End the current login session, found from the access or the refresh token."""
     async with app.sessions.begin() as db:
         session_id = viewer.session_id if viewer else None
@@ -146,14 +166,14 @@ async def logout(app: AppState, *, viewer: Viewer | None, refresh_token: str | N
             await store.revoke_session(db, session_id)
 
 
-async def logout_all(app: AppState, *, viewer: Viewer) -> None:
+async def logout_all(app: AuthServices, *, viewer: Viewer) -> None:
     """End every login session of the viewer."""
     async with app.sessions.begin() as db:
         await store.revoke_user_sessions(db, viewer.id)
 
 
 async def change_password(
-    app: AppState,
+    app: AuthServices,
     *,
     viewer: Viewer,
     current_password: str,
@@ -205,7 +225,7 @@ async def change_password(
 
 
 async def _start_session(
-    db: AsyncSession, app: AppState, user_id: int, client: ClientInfo
+    db: AsyncSession, app: AuthServices, user_id: int, client: ClientInfo
 ) -> IssuedTokens:
     return await store.start_session(
         db,
@@ -216,7 +236,9 @@ async def _start_session(
     )
 
 
-async def _sign_in(db: AsyncSession, app: AppState, user_id: int, client: ClientInfo) -> SignedIn:
+async def _sign_in(
+    db: AsyncSession, app: AuthServices, user_id: int, client: ClientInfo
+) -> SignedIn:
     tokens = await _start_session(db, app, user_id, client)
     user = await db.get(User, user_id, populate_existing=True)
     assert user is not None  # noqa: S101 - the row was just written or read

@@ -16,11 +16,11 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from auth.cookies import read_access_cookie
 from auth.viewer import Viewer
 from domain.errors import BusinessError, Forbidden, RequestError, Unauthenticated
 from resolvers.auth import current_viewer
 from rest.errors import business_problem, request_problem, validation_problem
+from web.cookies import read_access_cookie
 from web.state import AppState
 
 log = logging.getLogger("orderly.rest")

@@ -7,13 +7,13 @@ from collections.abc import Awaitable
 import strawberry
 from strawberry.types import Info
 
-from auth.cookies import clear_session_cookies, read_refresh_cookie, set_session_cookies
-from auth.permissions import authenticated
 from domain.errors import BusinessError
 from resolvers import auth
 from schema.context import Context
 from schema.errors import UserError, user_errors
+from schema.permissions import authenticated
 from schema.users import User
+from web.cookies import clear_session_cookies, read_refresh_cookie, set_session_cookies
 
 
 @strawberry.input

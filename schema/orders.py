@@ -10,7 +10,6 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import authenticated, requires_role
 from auth.viewer import Role
 from db.models import Order as OrderRow
 from db.models import OrderEvent as OrderEventRow
@@ -26,6 +25,7 @@ from schema.context import Context
 from schema.errors import UserError, in_transaction
 from schema.money import Money, money
 from schema.node import Node
+from schema.permissions import authenticated, requires_role
 from schema.products import Product
 from schema.selection import deferred, selected_names
 from schema.sorting import SortDirection

@@ -10,7 +10,6 @@ import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from auth.permissions import requires_role
 from auth.viewer import Role
 from db.models import Product as ProductRow
 from resolvers import products
@@ -21,6 +20,7 @@ from schema.context import Context
 from schema.errors import UserError, in_transaction
 from schema.money import Money, money
 from schema.node import Node
+from schema.permissions import requires_role
 from schema.sorting import SortDirection
 
 ProductSortField = strawberry.enum(products.ProductSortField, name="ProductSortField")

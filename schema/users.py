@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from auth.permissions import RoleEnum, requires_role
 from auth.viewer import Role, Viewer
 from db.models import User as UserRow
 from resolvers import users
@@ -18,6 +17,7 @@ from schema.connection import Connection, counter, to_connection
 from schema.context import Context
 from schema.errors import UserError, in_transaction
 from schema.node import Node
+from schema.permissions import RoleEnum, requires_role
 
 if TYPE_CHECKING:
     from schema.orders import Order, OrderFilter, OrderSort

@@ -15,16 +15,16 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
-from auth.cookies import read_access_cookie
 from auth.viewer import Viewer
 from db.failures import is_unavailable as is_unavailable_error
-from db.loaders import Loaders
 from resolvers.auth import current_viewer
 from schema.build import build_schema
 from schema.compiled.runner import CompiledReads
 from schema.context import Context
 from schema.errors_format import format_error, is_unavailable
 from schema.graphiql import PAGE as GRAPHIQL_PAGE
+from schema.loaders import Loaders
+from web.cookies import read_access_cookie
 from web.failures import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, log_unavailable
 from web.problems import problem_response
 from web.security_headers import page_policy

@@ -6,13 +6,13 @@ from typing import Any
 
 from starlette.responses import Response
 
-from auth.cookies import clear_session_cookies, read_refresh_cookie, set_session_cookies
 from resolvers import auth
 from rest.endpoint import Call
 from rest.models import AuthOut, ChangePasswordBody, LoginBody, RegisterBody
 from rest.representation import user_out
 from rest.responses import json_response, no_content
-from schema.context import client_info
+from web.client import client_info
+from web.cookies import clear_session_cookies, read_refresh_cookie, set_session_cookies
 
 
 def _signed_in(call: Call[Any, Any], signed_in: auth.SignedIn, status: int = 200) -> Response:

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from auth.tokens import IssuedTokens
 from settings import Settings
-
-
-@dataclass(frozen=True, slots=True)
-class IssuedTokens:
-    access_token: str
-    refresh_token: str
 
 
 def access_cookie_name(settings: Settings) -> str:
