@@ -47,7 +47,7 @@ class Call(Generic[BodyT, QueryT]):
 Handler = Callable[[Call[Any, Any]], Awaitable[Response]]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Operation:
     method: str
     path: str
@@ -62,6 +62,8 @@ class Operation:
     errors: tuple[int, ...] = ()
     headers: dict[str, str] = field(default_factory=dict)
     example: dict[str, Any] | None = None
+    # Takes an Idempotency-Key header; a replay of an earlier request answers 200.
+    idempotent: bool = False
 
     async def __call__(self, request: Request) -> Response:
         state: AppState = request.app.state.orderly

@@ -17,7 +17,8 @@ from resolvers.money import bound_pattern, price_pattern
 from rest.endpoint import Operation
 from rest.handlers.orders import IDEMPOTENCY_HEADER
 from rest.models import AMOUNT, Problem
-from rest.routes import ID_TYPES, OPERATIONS
+from rest.paths import id_type
+from rest.routes import OPERATIONS
 from settings import Settings
 
 REF = "#/components/schemas/{model}"
@@ -123,14 +124,14 @@ def _operation(op: Operation, keys: Mapping[tuple[Any, Any], Any], digits: int) 
 def _parameters(op: Operation, digits: int) -> list[dict[str, Any]]:
     parameters: list[dict[str, Any]] = []
     if "{id}" in op.path:
-        type_name = ID_TYPES[op.path.split("/")[2]]
+        type_name = id_type(op.path)
         pattern = ID_PATTERNS[type_name]
         parameters.append({
             "name": "id", "in": "path", "required": True,
             "description": f"The ID of a {type_name}.",
             "schema": {"type": "string", "maxLength": MAX_ID_LENGTH, "pattern": pattern},
         })  # fmt: skip
-    if op.path == "/api/orders" and op.method == "POST":
+    if op.idempotent:
         parameters.append(
             {
                 "name": IDEMPOTENCY_HEADER,
@@ -163,7 +164,7 @@ def _responses(op: Operation, keys: Mapping[tuple[Any, Any], Any]) -> dict[str, 
             for name, text in op.headers.items()
         }
     responses: dict[str, Any] = {str(op.status): success}
-    if op.path == "/api/orders" and op.method == "POST":
+    if op.idempotent:
         responses["200"] = {
             "description": "A replay of an earlier request with the same Idempotency-Key.",
             "content": success["content"],
