@@ -132,7 +132,7 @@ async def _housekeeping(state: AppState) -> None:
             async with state.sessions.begin() as db:
                 await prune(db, now=datetime.now(UTC))
                 await prune_expired_sessions(db)
-        except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
+        except Exception:  # a failed sweep is retried at the next interval
             log.warning("housekeeping failed", exc_info=True)
         await asyncio.sleep(HOUSEKEEPING_INTERVAL)
 

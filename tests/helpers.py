@@ -79,4 +79,4 @@ async def register_admin(client: httpx.AsyncClient, state: AppState, email: str)
 
 async def count(state: AppState, table: str, where: str = "TRUE") -> int:
     async with state.sessions() as db:
-        return int(await db.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}")) or 0)  # noqa: S608
+        return int(await db.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}")) or 0)

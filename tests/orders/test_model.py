@@ -162,7 +162,7 @@ class Harness:
     async def reset(self, model: Model, initial: list[int]) -> None:
         async with self.state.sessions.begin() as db:  # DELETE: far cheaper than TRUNCATE here
             for table in ("order_events", "order_items", "orders", "products"):
-                await db.execute(text(f"DELETE FROM {table}"))  # noqa: S608 - fixed names
+                await db.execute(text(f"DELETE FROM {table}"))  # fixed names
         for stock in initial:
             await self.create(model, Create(stock=stock, price_minor=1999))
 

@@ -201,7 +201,7 @@ async def _run(server: Server, database: DisposableDatabase, products: list[int]
     shoppers = [_customer(server.url, n, products, ledger, until, settle) for n in range(CUSTOMERS)]
     faults = asyncio.create_task(_faults(server, database, started))
     await asyncio.gather(*shoppers)
-    print("\n".join(await faults))  # noqa: T201 - shown with the failure report
+    print("\n".join(await faults))  # shown with the failure report
     return ledger
 
 
