@@ -17,8 +17,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from auth.viewer import Viewer
-from domain.errors import BusinessError, Forbidden, RequestError, Unauthenticated
+from domain.errors import BusinessError, RequestError, Unauthenticated
 from resolvers.auth import current_viewer
+from resolvers.users import require_admin
 from rest.errors import business_problem, request_problem, validation_problem
 from web.cookies import read_access_cookie
 from web.state import AppState
@@ -71,8 +72,8 @@ class Operation:
             viewer = await current_viewer(state, read_access_cookie(request, state.settings))
             if self.access != "anyone" and viewer is None:
                 raise Unauthenticated()
-            if self.access == "admin" and not (viewer and viewer.is_admin):
-                raise Forbidden()
+            if self.access == "admin":
+                require_admin(viewer)
             query = self._query(request)
             body = await self._body(request)
             return await self.handler(Call(request, state, viewer, body, query))
