@@ -14,6 +14,8 @@ from pathlib import Path
 import httpx
 import psutil
 
+from tests.helpers import measured
+
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "process-test-secret-that-is-long-enough-0123456789"
 
@@ -40,6 +42,7 @@ class Server:
             "HOME": os.environ.get("HOME", str(tmp)),
             "ORDERLY_DATA_DIR": str(tmp / "data"),
             "PORT": str(self.port),
+            **measured(),
             **env,
         }
         with self.log.open("w") as log:

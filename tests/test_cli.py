@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 
 from db import migrate
 from tests.database import recreate_database
+from tests.helpers import measured
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "cli-test-secret-that-is-long-enough-0123456789"
@@ -27,6 +28,7 @@ def run_cli(
         "HOME": os.environ.get("HOME", str(tmp)),
         "ORDERLY_DATA_DIR": str(tmp / "data"),
         "SECRET_KEY": SECRET,
+        **measured(),
     }
     environ.update(env or {})
     return subprocess.run(

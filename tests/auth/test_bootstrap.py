@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.auth.support import ME, call, me_with, rows, scalar
-from tests.helpers import login, register
+from tests.helpers import login, measured, register
 from web.state import AppState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -27,6 +27,7 @@ async def _cli(database_url: str, tmp_path: Path, *args: str) -> subprocess.Comp
         "SECRET_KEY": "bootstrap-test-secret-that-is-long-enough-0123456789",
         "DATABASE_URL": database_url,
         "ORDERLY_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        **measured(),
     }
     command = [sys.executable, str(ROOT / "server.py"), *args]
     return await asyncio.to_thread(
