@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
+from tests.conftest import BASE_URL
 from web.state import AppState
 
 PASSWORD = "correct horse battery staple"
@@ -86,3 +87,8 @@ async def register_admin(client: httpx.AsyncClient, state: AppState, email: str)
 async def count(state: AppState, table: str, where: str = "TRUE") -> int:
     async with state.sessions() as db:
         return int(await db.scalar(text(f"SELECT count(*) FROM {table} WHERE {where}")) or 0)
+
+
+def new_client(app: Any) -> httpx.AsyncClient:
+    """Another HTTP client of `app`, with a cookie jar of its own."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 from starlette.applications import Starlette
 
-from tests.helpers import PASSWORD, count, register, register_admin
-from tests.rest.rest_helpers import new_client
+from tests.helpers import PASSWORD, count, new_client, register, register_admin
 from web.state import AppState
 
 NEW_PASSWORD = "a quite different passphrase"

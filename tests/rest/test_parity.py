@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 from starlette.applications import Starlette
 
-from tests.helpers import gql, register, register_admin
-from tests.rest.rest_helpers import new_client
+from tests.helpers import gql, new_client, register, register_admin
 from web.state import AppState
 
 USER = "id email name role createdAt"
