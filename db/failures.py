@@ -28,10 +28,20 @@ def _causes(error: BaseException) -> list[BaseException]:
     return chain
 
 
+# InternalClientError: the driver found its connection mid-operation (a server that ended
+# the session while it sat in the pool can leave it so); nothing more can run on it.
+_DRIVER_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
+    OSError,
+)
+
+
 def _driver_error(error: BaseException) -> BaseException | None:
     """The driver's own exception behind SQLAlchemy's wrapper, if any."""
     for cause in _causes(error):
-        if isinstance(cause, asyncpg.PostgresError | asyncpg.InterfaceError | OSError):
+        if isinstance(cause, _DRIVER_ERRORS):
             return cause
     return None
 
