@@ -314,26 +314,38 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
     url, _ = _database(settings)
     migrate.upgrade(url)
 
-    async def run() -> None:
-        engine = create_engine(settings, url)
-        try:
-            async with create_session_factory(engine).begin() as session:
-                user = await create_admin(
-                    session, Passwords(), email=args.email, name=args.name, password=password
-                )
-        finally:
-            await engine.dispose()
-        print(f"created administrator {_printable(user.email)} (id {user.id})")
+    async def create(session: Any) -> Any:
+        return await create_admin(
+            session, Passwords(), email=args.email, name=args.name, password=password
+        )
 
     if password is None and sys.stdin.isatty():
         password = getpass.getpass("Password for the new administrator: ")
     try:
-        _run(run())
+        user = _run(_in_transaction(settings, url, create))
     except BusinessError as error:
-        for problem in error.problems:
-            print(f"error: {_printable(problem.message)}", file=sys.stderr)
-        return 2
+        return _refused(error)
+    print(f"created administrator {_printable(user.email)} (id {user.id})")
     return 0
+
+
+async def _in_transaction(
+    settings: Settings, url: str, work: Callable[[Any], Coroutine[Any, Any, Any]]
+) -> Any:
+    """Run a command's `work(session)` in one transaction on an engine of its own."""
+    engine = create_engine(settings, url)
+    try:
+        async with create_session_factory(engine).begin() as session:
+            return await work(session)
+    finally:
+        await engine.dispose()
+
+
+def _refused(error: Any) -> int:
+    """Print a command's business errors; the exit status of a refusal."""
+    for problem in error.problems:
+        print(f"error: {_printable(problem.message)}", file=sys.stderr)
+    return 2
 
 
 def _printable(value: str, limit: int = 200) -> str:
@@ -374,18 +386,10 @@ def cmd_promote(settings: Settings, args: argparse.Namespace) -> int:
     url, _ = _database(settings)
     migrate.upgrade(url)
 
-    async def in_transaction(work: Callable[[Any], Coroutine[Any, Any, Any]]) -> Any:
-        engine = create_engine(settings, url)
-        try:
-            async with create_session_factory(engine).begin() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
-
     async def find(session: Any) -> AccountSummary | None:
         return await find_account(session, email=args.email)
 
-    account: AccountSummary | None = _run(in_transaction(find))
+    account: AccountSummary | None = _run(_in_transaction(settings, url, find))
     if account is None:
         print(f"error: no account has the email {_printable(args.email)}", file=sys.stderr)
         return 2
@@ -406,11 +410,9 @@ def cmd_promote(settings: Settings, args: argparse.Namespace) -> int:
         await promote_to_admin(session, user_id=account.id, email=account.email)
 
     try:
-        _run(in_transaction(promote))
+        _run(_in_transaction(settings, url, promote))
     except BusinessError as error:
-        for problem in error.problems:
-            print(f"error: {problem.message}", file=sys.stderr)
-        return 2
+        return _refused(error)
     print(f"promoted account {account.id} to administrator; its sessions were ended")
     return 0
 
@@ -429,15 +431,10 @@ def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
     url, _ = _database(settings)
     migrate.upgrade(url)
 
-    async def run() -> int:
-        engine = create_engine(settings, url)
-        try:
-            async with create_session_factory(engine).begin() as session:
-                return await unlock(session, email=args.email, address=args.address)
-        finally:
-            await engine.dispose()
+    async def clear(session: Any) -> int:
+        return await unlock(session, email=args.email, address=args.address)
 
-    cleared: int = _run(run())
+    cleared: int = _run(_in_transaction(settings, url, clear))
     print(f"cleared {cleared} throttle counter{'' if cleared == 1 else 's'}")
     return 0
 
