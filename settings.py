@@ -10,9 +10,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 Environment = Literal["development", "production"]
+PaymentsMode = Literal["manual", "stripe"]
+STRIPE_API_BASE = "https://api.stripe.com"
 
 MIN_SECRET_LENGTH = 32
 # ISO 4217 minor-unit exponents that differ from the usual two digits.
@@ -32,6 +34,10 @@ class SettingsError(ValueError):
 class Settings:
     env: Environment = "development"
     database_url: str | None = None
+    # Session-level connections (migrations; LISTEN and advisory locks where used) when
+    # DATABASE_URL goes through a transaction-pooling PgBouncer.
+    database_direct_url: str | None = None
+    db_pgbouncer: bool = False
     secret_key: str = ""
     host: str = "127.0.0.1"
     port: int = 8000
@@ -55,10 +61,21 @@ class Settings:
     shutdown_drain: float = 0.0
     forwarded_allow_ips: str = "127.0.0.1"
     data_dir: Path = field(default_factory=lambda: Path(".orderly"))
+    payments: PaymentsMode = "manual"
+    stripe_secret_key: str = field(default="", repr=False)
+    stripe_webhook_secret: str = field(default="", repr=False)
+    stripe_api_base: str = STRIPE_API_BASE
+    payment_timeout: int = 0  # minutes an unpaid PENDING order keeps its stock; 0: forever
 
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def direct_database_url(self) -> str | None:
+        """The URL of a connection that keeps its session (DATABASE_DIRECT_URL, else
+        DATABASE_URL)."""
+        return self.database_direct_url or self.database_url
 
     @property
     def currency_digits(self) -> int:
@@ -92,6 +109,15 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
             "DATABASE_URL is required in production (postgresql://user:pass@host/db)"
         )
 
+    pgbouncer = _bool(environ, "DB_PGBOUNCER", False)
+    if pgbouncer and not (environ.get("DATABASE_URL") and environ.get("DATABASE_DIRECT_URL")):
+        raise SettingsError(
+            "DB_PGBOUNCER=true needs DATABASE_URL (the PgBouncer address) and "
+            "DATABASE_DIRECT_URL (PostgreSQL itself, for migrations and session-level work)"
+        )
+    if environ.get("DATABASE_DIRECT_URL") and not environ.get("DATABASE_URL"):
+        raise SettingsError("DATABASE_DIRECT_URL is set but DATABASE_URL is not: set both")
+
     port = _int(environ, "PORT", 8000, low=1, high=65535)
     host = environ.get("HOST", "127.0.0.1")
     own = f"[{host}]" if ":" in host else host  # an IPv6 address is bracketed in a URL
@@ -108,9 +134,13 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
     if log_level not in _LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
 
+    payments = _payments(environ, production)
+
     return Settings(
         env="production" if production else "development",
         database_url=environ.get("DATABASE_URL") or None,
+        database_direct_url=environ.get("DATABASE_DIRECT_URL") or None,
+        db_pgbouncer=pgbouncer,
         secret_key=secret,
         host=host,
         port=port,
@@ -140,7 +170,42 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
         ),
         forwarded_allow_ips=environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip(),
         data_dir=Path(environ.get("ORDERLY_DATA_DIR", ".orderly")),
+        **payments,
     )
+
+
+def _payments(environ: Mapping[str, str], production: bool) -> dict[str, Any]:
+    """PAYMENTS and its Stripe settings; production refuses Stripe without both secrets."""
+    mode = environ.get("PAYMENTS", "manual").strip().lower() or "manual"
+    if mode not in ("manual", "stripe"):
+        raise SettingsError("PAYMENTS must be 'manual' or 'stripe'")
+    key = environ.get("STRIPE_SECRET_KEY", "").strip()
+    webhook_secret = environ.get("STRIPE_WEBHOOK_SECRET", "").strip()
+    if mode == "stripe" and production and not (key and webhook_secret):
+        raise SettingsError(
+            "PAYMENTS=stripe needs STRIPE_SECRET_KEY (sk_live_... or a restricted rk_live_... "
+            "key) and STRIPE_WEBHOOK_SECRET (whsec_..., the signing secret of the webhook "
+            "endpoint) in production"
+        )
+    if key and not key.startswith(("sk_", "rk_")):
+        raise SettingsError("STRIPE_SECRET_KEY must be a Stripe secret key (sk_... or rk_...)")
+    if webhook_secret and not webhook_secret.startswith("whsec_"):
+        raise SettingsError("STRIPE_WEBHOOK_SECRET must be a signing secret (whsec_...)")
+    api_base = environ.get("STRIPE_API_BASE", "").strip().rstrip("/") or STRIPE_API_BASE
+    if not re.fullmatch(r"https?://[^\s/?#]+", api_base):
+        raise SettingsError(
+            "STRIPE_API_BASE must be a scheme and host such as https://api.stripe.com"
+        )
+    if production and mode == "stripe" and not api_base.startswith("https://"):
+        raise SettingsError("STRIPE_API_BASE must use https in production")
+    default_timeout = 30 if mode == "stripe" else 0
+    return {
+        "payments": mode,
+        "stripe_secret_key": key,
+        "stripe_webhook_secret": webhook_secret,
+        "stripe_api_base": api_base,
+        "payment_timeout": _int(environ, "PAYMENT_TIMEOUT", default_timeout, low=0, high=43_200),
+    }
 
 
 def _int(environ: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:

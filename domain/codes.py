@@ -22,6 +22,33 @@ class OrderStatus(Enum):
     CANCELLED = "CANCELLED"
 
 
+class WebhookEvent(Enum):
+    """What a webhook can be told of; delivered as `type`, the name in dotted lower case."""
+
+    ORDER_CREATED = "order.created"
+    ORDER_PAID = "order.paid"
+    ORDER_SHIPPED = "order.shipped"
+    ORDER_DELIVERED = "order.delivered"
+    ORDER_CANCELLED = "order.cancelled"
+
+
+class DeliveryStatus(Enum):
+    PENDING = "PENDING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+
+
+class PaymentStatus(Enum):
+    """Where a payment with the provider stands (a Stripe PaymentIntent, summarised)."""
+
+    REQUIRES_PAYMENT = "REQUIRES_PAYMENT"
+    PROCESSING = "PROCESSING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELED = "CANCELED"
+    REFUNDED = "REFUNDED"
+
+
 class ErrorCode(StrEnum):
     """The code of a business problem: a `userErrors` entry in GraphQL, an entry of a
     problem document in REST."""
@@ -35,6 +62,8 @@ class ErrorCode(StrEnum):
     PRODUCT_UNAVAILABLE = "PRODUCT_UNAVAILABLE"
     INVALID_TRANSITION = "INVALID_TRANSITION"
     IDEMPOTENCY_KEY_REUSED = "IDEMPOTENCY_KEY_REUSED"
+    PAYMENT_PROVIDER_ERROR = "PAYMENT_PROVIDER_ERROR"
+    PAYMENTS_DISABLED = "PAYMENTS_DISABLED"
 
 
 class RequestCode(StrEnum):

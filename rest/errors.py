@@ -21,6 +21,8 @@ BUSINESS_STATUS: dict[ErrorCode, int] = {
     ErrorCode.PRODUCT_UNAVAILABLE: 409,
     ErrorCode.INVALID_TRANSITION: 409,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: 422,
+    ErrorCode.PAYMENTS_DISABLED: 409,  # the shop takes no payments through a provider
+    ErrorCode.PAYMENT_PROVIDER_ERROR: 502,  # the provider failed or refused; nothing changed
 }
 REQUEST_STATUS: dict[RequestCode, int] = {
     RequestCode.BAD_REQUEST: 400,

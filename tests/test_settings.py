@@ -75,3 +75,46 @@ def test_values_are_read_from_the_environment() -> None:
     assert settings.currency_digits == 0
     assert settings.db_pool_size == 3
     assert settings.db_statement_timeout_ms == 1500
+
+
+def test_payments_are_manual_by_default_with_no_timeout() -> None:
+    settings = load_settings({}, secret_key=STRONG)
+    assert settings.payments == "manual"
+    assert settings.payment_timeout == 0
+    assert settings.stripe_api_base == "https://api.stripe.com"
+
+
+def test_stripe_payments_default_to_a_thirty_minute_timeout() -> None:
+    settings = load_settings(
+        {"PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_test_1", "STRIPE_WEBHOOK_SECRET": "whsec_1",
+         "STRIPE_API_BASE": "http://127.0.0.1:12111/"},
+        secret_key=STRONG,
+    )  # fmt: skip
+    assert settings.payments == "stripe"
+    assert settings.payment_timeout == 30
+    assert settings.stripe_api_base == "http://127.0.0.1:12111"
+    assert "sk_test_1" not in repr(settings) and "whsec_1" not in repr(settings)
+
+
+@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
+def test_production_refuses_stripe_without_both_secrets(missing: str) -> None:
+    environ = {
+        "ORDERLY_ENV": "production", "SECRET_KEY": STRONG, "DATABASE_URL": "postgresql://x/y",
+        "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": "sk_live_1", "STRIPE_WEBHOOK_SECRET": "whsec_1",
+    }  # fmt: skip
+    assert load_settings(environ).payments == "stripe"
+    del environ[missing]
+    with pytest.raises(SettingsError, match=missing):
+        load_settings(environ)
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("PAYMENTS", "paypal"), ("STRIPE_SECRET_KEY", "pk_test_1"),
+     ("STRIPE_WEBHOOK_SECRET", "secret"), ("STRIPE_API_BASE", "api.stripe.com"),
+     ("STRIPE_API_BASE", "https://api.stripe.com/v1"), ("PAYMENT_TIMEOUT", "-1"),
+     ("PAYMENT_TIMEOUT", "soon")],
+)  # fmt: skip
+def test_invalid_payment_settings_are_refused_by_name(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({"PAYMENTS": "stripe", name: value}, secret_key=STRONG)
