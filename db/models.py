@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from domain.codes import OrderStatus, Role
+from domain.codes import OrderStatus, PaymentStatus, Role
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -36,6 +36,8 @@ NAMING_CONVENTION = {
 
 ROLES = tuple(role.value for role in Role)
 ORDER_STATUSES = tuple(status.value for status in OrderStatus)
+PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
+PAYMENT_PROVIDERS = ("stripe",)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -164,7 +166,10 @@ class Order(Base):
         Index("ix_orders_total_minor_id", "total_minor", "id"),
         Index("ix_orders_customer_id_created_at_id", "customer_id", "created_at", "id"),
         Index("ix_orders_customer_id_total_minor_id", "customer_id", "total_minor", "id"),
-    )
+        # the expiry sweeper's claim: the oldest unpaid orders first
+        Index("ix_orders_pending_created_at_id", "created_at", "id",
+              postgresql_where=text("status = 'PENDING'")),
+    )  # fmt: skip
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"))
@@ -218,6 +223,56 @@ class OrderEvent(Base):
     )
     note: Mapped[str | None] = mapped_column(Text)
     at: Mapped[datetime] = _created()
+
+
+class Payment(Base):
+    """An order's payment with the provider: one per order (a Stripe PaymentIntent, which
+    a customer may retry after a failure). Amounts are in the order's minor units."""
+
+    __tablename__ = "payments"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", PAYMENT_STATUSES), name="status"),
+        CheckConstraint(_one_of("provider", PAYMENT_PROVIDERS), name="provider"),
+        CheckConstraint("amount_minor >= 0", name="amount_not_negative"),
+        CheckConstraint("refunded_minor BETWEEN 0 AND amount_minor", name="refunded_range"),
+        CheckConstraint("currency ~ '^[A-Z]{3}$'", name="currency_code"),
+        CheckConstraint(
+            "failure_message IS NULL OR length(failure_message) <= 1000",
+            name="failure_message_length",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), unique=True)
+    provider: Mapped[str] = mapped_column(Text)
+    provider_reference: Mapped[str] = mapped_column(Text, unique=True)
+    client_secret: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    amount_minor: Mapped[int] = mapped_column(BigInteger)
+    currency: Mapped[str] = mapped_column(String(3))
+    refunded_minor: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    refund_reference: Mapped[str | None] = mapped_column(Text)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class PaymentProviderEvent(Base):
+    """A provider event (a Stripe event id) already processed: its row is written in the
+    transaction that applies it, so each event changes things once however often and
+    however concurrently it is delivered."""
+
+    __tablename__ = "payment_provider_events"
+    __table_args__ = (CheckConstraint(_one_of("provider", PAYMENT_PROVIDERS), name="provider"),)
+
+    provider: Mapped[str] = mapped_column(Text, primary_key=True)
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    type: Mapped[str] = mapped_column(Text)
+    payment_id: Mapped[int | None] = mapped_column(
+        ForeignKey("payments.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = _created()
 
 
 class LoginThrottle(Base):
