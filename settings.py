@@ -60,6 +60,10 @@ class Settings:
     shutdown_timeout: float = 20.0
     shutdown_drain: float = 0.0
     forwarded_allow_ips: str = "127.0.0.1"
+    webhook_allow_private: bool = False
+    webhook_timeout: float = 10.0
+    webhook_retry_base: float = 10.0
+    webhook_poll_interval: float = 1.0
     data_dir: Path = field(default_factory=lambda: Path(".orderly"))
     payments: PaymentsMode = "manual"
     stripe_secret_key: str = field(default="", repr=False)
@@ -130,6 +134,12 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
     currency = environ.get("CURRENCY", "USD").strip().upper()
     if not re.fullmatch(r"[A-Z]{3}", currency):
         raise SettingsError("CURRENCY must be a three-letter ISO 4217 code such as USD")
+    allow_private = _bool(environ, "WEBHOOK_ALLOW_PRIVATE", False)
+    if production and allow_private:
+        raise SettingsError(
+            "WEBHOOK_ALLOW_PRIVATE is for development and tests only: in production a webhook "
+            "URL must be https to a public address"
+        )
     log_level = environ.get("LOG_LEVEL", "INFO").strip().upper()
     if log_level not in _LOG_LEVELS:
         raise SettingsError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
@@ -169,6 +179,14 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
             _int(environ, "SHUTDOWN_DRAIN", 5 if production else 0, low=0, high=600)
         ),
         forwarded_allow_ips=environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip(),
+        webhook_allow_private=allow_private,
+        webhook_timeout=_int(environ, "WEBHOOK_TIMEOUT_MS", 10_000, low=100, high=60_000) / 1000,
+        webhook_retry_base=(
+            _int(environ, "WEBHOOK_RETRY_BASE_MS", 10_000, low=1, high=3_600_000) / 1000
+        ),
+        webhook_poll_interval=(
+            _int(environ, "WEBHOOK_POLL_INTERVAL_MS", 1000, low=10, high=60_000) / 1000
+        ),
         data_dir=Path(environ.get("ORDERLY_DATA_DIR", ".orderly")),
         **payments,
     )

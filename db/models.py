@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     DateTime,
     ForeignKey,
@@ -21,10 +22,10 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from domain.codes import OrderStatus, PaymentStatus, Role
+from domain.codes import DeliveryStatus, OrderStatus, PaymentStatus, Role, WebhookEvent
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_N_label)s",
@@ -38,6 +39,8 @@ ROLES = tuple(role.value for role in Role)
 ORDER_STATUSES = tuple(status.value for status in OrderStatus)
 PAYMENT_STATUSES = tuple(status.value for status in PaymentStatus)
 PAYMENT_PROVIDERS = ("stripe",)
+WEBHOOK_EVENTS = tuple(event.value for event in WebhookEvent)
+DELIVERY_STATUSES = tuple(status.value for status in DeliveryStatus)
 
 
 def _one_of(column: str, values: tuple[str, ...]) -> str:
@@ -284,3 +287,66 @@ class LoginThrottle(Base):
     bucket: Mapped[str] = mapped_column(Text, primary_key=True)
     window_start: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer, server_default="0")
+
+
+class Webhook(Base):
+    """An endpoint an admin registered: told of the `events` it chose, signed with `secret`."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (
+        CheckConstraint("length(url) BETWEEN 1 AND 2000", name="url_length"),
+        CheckConstraint(
+            "cardinality(events) >= 1 AND events <@ ARRAY["
+            + ", ".join(repr(e) for e in WEBHOOK_EVENTS)
+            + "]::text[]",
+            name="events",
+        ),
+        CheckConstraint(
+            "description IS NULL OR length(description) <= 1000", name="description_length"
+        ),
+        Index("ix_webhooks_created_at_id", "created_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    events: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    description: Mapped[str | None] = mapped_column(Text)
+    secret: Mapped[str] = mapped_column(Text)
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("true"))
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()
+
+
+class WebhookDelivery(Base):
+    """The outbox: one row per event and endpoint, written in the transaction of the change
+    (by the trigger on order_events, migration 0005), delivered at least once."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_one_of("event", WEBHOOK_EVENTS), name="event"),
+        CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_not_negative"),
+        UniqueConstraint("webhook_id", "order_event_id"),
+        Index("ix_webhook_deliveries_webhook_id_created_at_id", "webhook_id", "created_at", "id"),
+        Index(
+            "ix_webhook_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    order_event_id: Mapped[int] = mapped_column(
+        ForeignKey("order_events.id", ondelete="CASCADE"), index=True
+    )
+    event: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text, server_default="PENDING")
+    attempts: Mapped[int] = mapped_column(Integer, server_default="0")
+    last_response_code: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    created_at: Mapped[datetime] = _created()
+    updated_at: Mapped[datetime] = _created()

@@ -8,7 +8,7 @@ import binascii
 from domain.errors import InvalidArgument
 from resolvers.id_pattern import MAX_KEY_DIGITS, id_pattern
 
-NODE_TYPES = ("User", "Product", "Order")
+NODE_TYPES = ("User", "Product", "Order", "Webhook", "Delivery")  # Delivery: a webhook delivery
 MAX_ID_LENGTH = 64  # the longest real one, "Product:" and 18 digits, is 36 characters
 # What a well-formed ID of each type looks like, published in the OpenAPI document.
 ID_PATTERNS = {name: id_pattern(name) for name in NODE_TYPES}

@@ -5,13 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from resolvers import orders, products
+from resolvers import orders, products, webhooks
 from resolvers.ids import parse_global_id
 from schema.context import Context
 from schema.node import Node
 from schema.orders import Order
 from schema.products import Product
 from schema.users import User
+from schema.webhooks import Webhook
 
 
 @strawberry.type
@@ -27,6 +28,11 @@ class NodeQueries:
             if type_name == "Order":
                 order = await orders.get_order(db, viewer=ctx.viewer, order_id=key)
                 return Order.from_row(order, ctx) if order else None
+            if type_name in ("Webhook", "Delivery"):
+                if type_name == "Delivery" or ctx.viewer is None or not ctx.viewer.is_admin:
+                    return None
+                webhook = await webhooks.get_webhook(db, viewer=ctx.viewer, webhook_id=key)
+                return Webhook.from_row(webhook) if webhook else None
         if ctx.viewer is None or not (ctx.viewer.is_admin or ctx.viewer.id == key):
             return None
         user = await ctx.loaders.user_by_id.load(key)

@@ -118,3 +118,63 @@ def test_production_refuses_stripe_without_both_secrets(missing: str) -> None:
 def test_invalid_payment_settings_are_refused_by_name(name: str, value: str) -> None:
     with pytest.raises(SettingsError, match=name):
         load_settings({"PAYMENTS": "stripe", name: value}, secret_key=STRONG)
+
+
+def test_webhooks_reach_public_https_addresses_only_by_default() -> None:
+    settings = load_settings({}, secret_key=STRONG)
+    assert settings.webhook_allow_private is False
+    assert settings.webhook_timeout == 10
+    assert settings.webhook_retry_base == 10
+
+
+def test_webhook_settings_are_read_from_the_environment() -> None:
+    settings = load_settings(
+        {"WEBHOOK_ALLOW_PRIVATE": "true", "WEBHOOK_TIMEOUT_MS": "2500",
+         "WEBHOOK_RETRY_BASE_MS": "20", "WEBHOOK_POLL_INTERVAL_MS": "50"},
+        secret_key=STRONG,
+    )  # fmt: skip
+    assert settings.webhook_allow_private is True
+    assert settings.webhook_timeout == 2.5
+    assert settings.webhook_retry_base == 0.02
+    assert settings.webhook_poll_interval == 0.05
+
+
+def test_production_refuses_private_webhook_addresses() -> None:
+    with pytest.raises(SettingsError, match="WEBHOOK_ALLOW_PRIVATE"):
+        load_settings(
+            {"ORDERLY_ENV": "production", "SECRET_KEY": STRONG,
+             "DATABASE_URL": "postgresql://x/y", "WEBHOOK_ALLOW_PRIVATE": "true"}
+        )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("WEBHOOK_ALLOW_PRIVATE", "perhaps"), ("WEBHOOK_TIMEOUT_MS", "10"),
+     ("WEBHOOK_RETRY_BASE_MS", "0"), ("WEBHOOK_POLL_INTERVAL_MS", "soon")],
+)  # fmt: skip
+def test_invalid_webhook_settings_are_refused_by_name(name: str, value: str) -> None:
+    with pytest.raises(SettingsError, match=name):
+        load_settings({name: value}, secret_key=STRONG)
+
+
+def test_pgbouncer_mode_needs_both_urls() -> None:
+    bouncer = "postgresql://app@pgbouncer:6432/orderly"
+    direct = "postgresql://app@db:5432/orderly"
+    settings = load_settings(
+        {"DB_PGBOUNCER": "true", "DATABASE_URL": bouncer, "DATABASE_DIRECT_URL": direct},
+        secret_key=STRONG,
+    )
+    assert settings.db_pgbouncer is True
+    assert (settings.database_url, settings.direct_database_url) == (bouncer, direct)
+    with pytest.raises(SettingsError, match="DATABASE_DIRECT_URL"):
+        load_settings({"DB_PGBOUNCER": "true", "DATABASE_URL": bouncer}, secret_key=STRONG)
+    with pytest.raises(SettingsError, match="DATABASE_URL is not"):
+        load_settings({"DATABASE_DIRECT_URL": direct}, secret_key=STRONG)
+    with pytest.raises(SettingsError, match="DB_PGBOUNCER must be true or false"):
+        load_settings({"DB_PGBOUNCER": "transaction"}, secret_key=STRONG)
+
+
+def test_without_a_direct_url_session_work_uses_the_database_url() -> None:
+    settings = load_settings({"DATABASE_URL": "postgresql://x/y"}, secret_key=STRONG)
+    assert settings.db_pgbouncer is False
+    assert settings.direct_database_url == "postgresql://x/y"
