@@ -6,6 +6,7 @@ uv run server.py create-admin     create a new administrator account
 uv run server.py promote          make an existing account an administrator
 uv run server.py seed-demo        load the demo catalogue and accounts into an empty database
 uv run server.py unlock           clear the sign-in throttle counters of an email or an address
+uv run server.py expire-orders    cancel the orders left unpaid past PAYMENT_TIMEOUT (one pass)
 uv run server.py export-schema    write schema.graphql and openapi.json from the code
 """
 
@@ -38,6 +39,7 @@ from auth.passwords import Passwords
 from db import migrate
 from db.embedded import embedded_url, start_embedded
 from db.engine import create_engine, create_read_session_factory, create_session_factory
+from resolvers.payment_provider import provider_from_settings
 from rest.docs import docs_routes
 from rest.routes import rest_routes
 from schema.graphiql import graphiql_routes
@@ -53,6 +55,7 @@ from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from web.problems import routing_problem
 from web.security_headers import SecurityHeadersMiddleware
 from web.state import AppState
+from web.stripe_webhook import stripe_webhook
 from web.supervisor import WorkerStartupError, supervise
 
 log = logging.getLogger("orderly")
@@ -73,15 +76,19 @@ def create_app(
         sessions=create_session_factory(engine),
         reads=create_read_session_factory(engine),
         passwords=passwords or Passwords(),
+        payments=provider_from_settings(settings),
     )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         _mark_shutdown_on_signal(state)
         housekeeping = asyncio.create_task(_housekeeping(state))
+        expiry = _expiry_sweeper(state)
         yield
         state.shutting_down = True
         housekeeping.cancel()
+        if expiry is not None:
+            expiry.cancel()
         await state.close()
 
     graphql = GraphQLView(state)
@@ -89,6 +96,8 @@ def create_app(
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        # Outside PRIVATE_PREFIXES: no cookies, no cross-site rule; Stripe's signature instead.
+        Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         *rest_routes(),
         *(docs_routes(settings) if settings.api_docs else []),
         *(graphiql_routes() if settings.graphiql else []),
@@ -135,6 +144,19 @@ async def _housekeeping(state: AppState) -> None:
         except Exception:  # a failed sweep is retried at the next interval
             log.warning("housekeeping failed", exc_info=True)
         await asyncio.sleep(HOUSEKEEPING_INTERVAL)
+
+
+def _expiry_sweeper(state: AppState) -> asyncio.Task[None] | None:
+    """With a payment timeout, this worker's sweeper of unpaid orders (every worker runs
+    one; they share the due orders through row locks)."""
+    from resolvers.payments import run_expiry_sweeper
+
+    minutes = state.settings.payment_timeout
+    if minutes <= 0:
+        return None
+    return asyncio.create_task(
+        run_expiry_sweeper(state.sessions, state.payments, timeout_minutes=minutes)
+    )
 
 
 async def _gone(request: Request, exc: Exception) -> Response:
@@ -212,6 +234,12 @@ def _database(settings: Settings) -> tuple[str, bool]:
     return url, True
 
 
+def _session_url(settings: Settings, url: str) -> str:
+    """Where migrations run: PostgreSQL itself (DATABASE_DIRECT_URL) when DATABASE_URL is a
+    transaction-pooling PgBouncer, which cannot keep a session's state between statements."""
+    return settings.database_direct_url or url
+
+
 def _run(coro: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coro)
 
@@ -247,7 +275,7 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     import uvicorn
 
     url, embedded = _database(settings)
-    migrate.upgrade(url)
+    migrate.upgrade(_session_url(settings, url))
     if embedded:
         _run(_seed(settings, url))
     os.environ["DATABASE_URL"] = url
@@ -294,14 +322,14 @@ def _ignore_stop_signals() -> None:
 
 def cmd_migrate(settings: Settings, args: argparse.Namespace) -> int:
     url, _ = _database(settings)
-    migrate.upgrade(url, args.revision)
+    migrate.upgrade(_session_url(settings, url), args.revision)
     log.info("database migrated to %s", args.revision)
     return 0
 
 
 def cmd_seed_demo(settings: Settings, args: argparse.Namespace) -> int:
     url, _ = _database(settings)
-    migrate.upgrade(url)
+    migrate.upgrade(_session_url(settings, url))
     _run(_seed(settings, url))
     return 0
 
@@ -312,7 +340,7 @@ def cmd_create_admin(settings: Settings, args: argparse.Namespace) -> int:
 
     password = os.environ.get("ORDERLY_ADMIN_PASSWORD")
     url, _ = _database(settings)
-    migrate.upgrade(url)
+    migrate.upgrade(_session_url(settings, url))
 
     async def create(session: Any) -> Any:
         return await create_admin(
@@ -384,7 +412,7 @@ def cmd_promote(settings: Settings, args: argparse.Namespace) -> int:
     from resolvers.admin_bootstrap import AccountSummary, find_account, promote_to_admin
 
     url, _ = _database(settings)
-    migrate.upgrade(url)
+    migrate.upgrade(_session_url(settings, url))
 
     async def find(session: Any) -> AccountSummary | None:
         return await find_account(session, email=args.email)
@@ -429,13 +457,38 @@ def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
             print(f"error: not an IP address: {args.address}", file=sys.stderr)
             return 2
     url, _ = _database(settings)
-    migrate.upgrade(url)
+    migrate.upgrade(_session_url(settings, url))
 
     async def clear(session: Any) -> int:
         return await unlock(session, email=args.email, address=args.address)
 
     cleared: int = _run(_in_transaction(settings, url, clear))
     print(f"cleared {cleared} throttle counter{'' if cleared == 1 else 's'}")
+    return 0
+
+
+def cmd_expire_orders(settings: Settings, args: argparse.Namespace) -> int:
+    from resolvers.payments import expire_unpaid_orders
+
+    minutes = settings.payment_timeout
+    if minutes <= 0:
+        print("error: PAYMENT_TIMEOUT is 0, so no order expires", file=sys.stderr)
+        return 2
+    url, _ = _database(settings)
+
+    async def sweep() -> int:
+        engine = create_engine(settings, url)
+        provider = provider_from_settings(settings)
+        try:
+            sessions = create_session_factory(engine)
+            return await expire_unpaid_orders(sessions, provider, timeout_minutes=minutes)
+        finally:
+            await engine.dispose()
+            if provider is not None:
+                await provider.close()
+
+    expired: int = _run(sweep())
+    print(f"expired {expired} unpaid order{'' if expired == 1 else 's'}")
     return 0
 
 
@@ -497,6 +550,15 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--email", help="the account's email")
     target.add_argument("--address", help="a client IP address")
     unlock.set_defaults(handler=cmd_unlock)
+    expire = commands.add_parser(
+        "expire-orders",
+        help="cancel and restock the orders left unpaid past PAYMENT_TIMEOUT, once",
+        description="One pass of the sweeper every worker runs: each PENDING order unpaid for "
+        "longer than PAYMENT_TIMEOUT minutes is cancelled (note 'payment timeout'), its stock "
+        "restored and its Stripe PaymentIntent cancelled. For deployments that prefer cron; "
+        "safe to run beside the servers and other passes.",
+    )
+    expire.set_defaults(handler=cmd_expire_orders)
     export = commands.add_parser(
         "export-schema", help="write schema.graphql and openapi.json from the code"
     )

@@ -13,7 +13,9 @@ each time a statement's LIMIT is a parameter, since it prices the generic plan o
 LIMIT too high, and for a compiled read that planning costs about as much as running it.
 Only statements whose best plan does not depend on their values may ask: a pattern search
 needs the pattern to use its trigram index. The mode is a session setting, changed only when
-a statement needs the other one, so it costs a round trip only then.
+a statement needs the other one, so it costs a round trip only then. Behind PgBouncer
+(`DB_PGBOUNCER`) it is never changed: statements are unnamed there, and PostgreSQL plans an
+unnamed statement for its values on every execution anyway.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from db.failures import leaves_connection_unusable
 GENERIC = "force_generic_plan"
 CHOSEN_PER_EXECUTION = "auto"
 PLAN_MODE = "orderly_plan_cache_mode"  # the session's mode, in the pooled connection's info
+PLAN_MODE_FIXED = "fixed"  # behind PgBouncer: never changed (each statement is planned anew)
 
 
 async def fetch_value(
@@ -60,10 +63,8 @@ async def _driver(
         driver = pooled.driver_connection
         assert isinstance(driver, asyncpg.Connection)  # noqa: S101 - the engine's driver
         try:
-            if (
-                plan_mode is not None
-                and pooled.info.get(PLAN_MODE, CHOSEN_PER_EXECUTION) != plan_mode
-            ):
+            current = pooled.info.get(PLAN_MODE, CHOSEN_PER_EXECUTION)
+            if plan_mode is not None and current not in (plan_mode, PLAN_MODE_FIXED):
                 await driver.execute(f"SET plan_cache_mode = {plan_mode}")
                 pooled.info[PLAN_MODE] = plan_mode
             yield driver

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from db.driver import CHOSEN_PER_EXECUTION, PLAN_MODE
+from db.driver import CHOSEN_PER_EXECUTION, PLAN_MODE, PLAN_MODE_FIXED
 from db.failures import leaves_connection_unusable
 from settings import Settings
 
@@ -40,6 +40,19 @@ def create_engine(
     """An engine with bounded pool waits, connects and statements, whose pool never hands out
     a connection that is closed or that a failed statement may have left mid-protocol."""
     statement_timeout = settings.db_statement_timeout_ms / 1000
+    connect_args: dict[str, Any] = {
+        "timeout": settings.db_pool_timeout,
+        "command_timeout": statement_timeout + COMMAND_TIMEOUT_MARGIN
+        if statement_timeout
+        else None,
+        "server_settings": {
+            "statement_timeout": str(settings.db_statement_timeout_ms),
+            "idle_in_transaction_session_timeout": "60000",
+            "application_name": "orderly",
+        },
+    }
+    if settings.db_pgbouncer:
+        connect_args.update(PGBOUNCER_CONNECT_ARGS)
     engine = create_async_engine(
         async_url(database_url),
         pool_size=pool_size or settings.db_pool_size,
@@ -49,22 +62,38 @@ def create_engine(
         pool_recycle=1800,
         # Errors quote the statement, never its values: they are the clients' data.
         hide_parameters=True,
-        connect_args={
-            "timeout": settings.db_pool_timeout,
-            "command_timeout": statement_timeout + COMMAND_TIMEOUT_MARGIN
-            if statement_timeout
-            else None,
-            "server_settings": {
-                "statement_timeout": str(settings.db_statement_timeout_ms),
-                "idle_in_transaction_session_timeout": "60000",
-                "application_name": "orderly",
-            },
-        },
+        connect_args=connect_args,
     )
     event.listen(engine.sync_engine, "handle_error", _discard_unusable_connection)
-    event.listen(engine.sync_engine, "before_cursor_execute", _searches_plan_per_execution)
     event.listen(engine.sync_engine.pool, "checkout", _refuse_closed_connection)
+    if settings.db_pgbouncer:
+        event.listen(engine.sync_engine.pool, "connect", _no_session_state)
+    else:
+        event.listen(engine.sync_engine, "before_cursor_execute", _searches_plan_per_execution)
     return engine
+
+
+# Behind PgBouncer in transaction pooling, each transaction (each statement outside one) may
+# run on a different server connection, and one server connection serves many clients:
+# - no named prepared statement: SQLAlchemy's statement cache and asyncpg's are off, and
+#   SQLAlchemy prepares under the name "" (the unnamed statement), which asyncpg parses again
+#   in the same round trip as each execution, so it exists wherever the execution lands;
+# - no session setting: PgBouncer refuses startup parameters it does not know and would mix
+#   up what a SET leaves behind, so only application_name (which it tracks) is sent; the
+#   statement and idle-in-transaction timeouts are set on the database role instead
+#   (README, "PgBouncer"). The driver's own timeout still bounds every statement.
+PGBOUNCER_CONNECT_ARGS: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+    "prepared_statement_name_func": lambda: "",
+    "server_settings": {"application_name": "orderly"},
+}
+
+
+def _no_session_state(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    """The plan mode `db.driver` would set is a session setting: behind PgBouncer it would
+    stay on a server connection that other clients then use, so it is never changed."""
+    record.info[PLAN_MODE] = PLAN_MODE_FIXED
 
 
 def _searches_plan_per_execution(

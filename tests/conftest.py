@@ -21,6 +21,7 @@ from db.engine import create_engine
 from db.models import Base
 from server import create_app
 from settings import Settings
+from tests import pgbouncer
 from tests.database import recreate_database, throwaway_server
 from web.state import AppState
 
@@ -35,10 +36,22 @@ def admin_database_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_url(admin_database_url: str) -> str:
+def direct_database_url(admin_database_url: str) -> str:
+    """The migrated test database, on PostgreSQL itself."""
     url = recreate_database(admin_database_url, "orderly_test")
     migrate.upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def database_url(direct_database_url: str) -> Iterator[str]:
+    """The application's URL: the test database, or with TEST_PGBOUNCER=1 the same database
+    through a real PgBouncer in transaction pooling mode."""
+    if not pgbouncer.ENABLED:
+        yield direct_database_url
+        return
+    with pgbouncer.pgbouncer_in_front(direct_database_url) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -47,10 +60,12 @@ def passwords() -> Passwords:
 
 
 @pytest.fixture
-def settings(database_url: str) -> Settings:
+def settings(database_url: str, direct_database_url: str) -> Settings:
     return Settings(
         env="development",
         database_url=database_url,
+        database_direct_url=direct_database_url if pgbouncer.ENABLED else None,
+        db_pgbouncer=pgbouncer.ENABLED,
         secret_key=TEST_SECRET,
         allowed_origins=(BASE_URL,),
         cookie_secure=False,

@@ -11,6 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests import pgbouncer
 from tests.auth.support import ME, call, me_with, rows, scalar
 from tests.helpers import login, measured, register
 from web.state import AppState
@@ -25,7 +26,7 @@ async def _cli(database_url: str, tmp_path: Path, *args: str) -> subprocess.Comp
         "HOME": str(tmp_path),
         "ORDERLY_DATA_DIR": str(tmp_path / "data"),
         "SECRET_KEY": "bootstrap-test-secret-that-is-long-enough-0123456789",
-        "DATABASE_URL": database_url,
+        **pgbouncer.environment(database_url),
         "ORDERLY_ADMIN_PASSWORD": ADMIN_PASSWORD,
         **measured(),
     }

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from auth.throttle import PAIR_LIMIT
+from tests import pgbouncer
 from tests.auth.conftest import ClientFactory
 from tests.auth.support import scalar
 from tests.helpers import LOGIN, PASSWORD, gql, register
@@ -21,7 +22,7 @@ ATTACKER = "198.51.100.9"
 
 
 async def _unlock(database_url: str, tmp: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {"DATABASE_URL": database_url}
+    env = pgbouncer.environment(database_url)
     return await asyncio.to_thread(run_cli, "unlock", *args, env=env, tmp=tmp)
 
 

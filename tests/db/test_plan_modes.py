@@ -10,9 +10,12 @@ from sqlalchemy import text
 
 from db.driver import fetch_value
 from settings import Settings
+from tests import pgbouncer
 from web.state import AppState
 
 MODE = "SELECT current_setting('plan_cache_mode') || $1::text"
+# Behind PgBouncer the mode is never changed: tests/db/test_pgbouncer.py proves that.
+pytestmark = pytest.mark.skipif(pgbouncer.ENABLED, reason="plan modes are off behind PgBouncer")
 
 
 @pytest.fixture
