@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar, cast
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -27,6 +29,9 @@ from resolvers.accounts import (
     password_problems,
 )
 from settings import Settings
+
+A = TypeVar("A")
+B = TypeVar("B")
 
 INVALID_CREDENTIALS = Problem(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
 EMAIL_TOO_LONG = Problem(
@@ -122,11 +127,10 @@ async def login(app: AuthServices, *, email: str, password: str, client: ClientI
         raise BusinessError([EMAIL_TOO_LONG])
     if "\x00" in email:  # no stored address has one; PostgreSQL text cannot hold it
         raise BusinessError([INVALID_CREDENTIALS])
-    now = datetime.now(UTC)
-    async with app.reads() as db:  # no transaction: the throttle's counters are shared
-        attempt = await throttle.count_attempt(db, email=email, address=client.address, now=now)
-    async with app.reads() as db:
-        user = await db.scalar(select(User).where(User.email_key == email_key(email)))
+    # Each step is a single statement, committed as it runs (a login costs no BEGIN or
+    # COMMIT), and independent steps run side by side on two connections, so that under
+    # load a login waits for the event loop fewer times.
+    attempt, user = await _both(_count_attempt(app, email, client.address), _account(app, email))
     valid = await app.passwords.verify(user.password_hash if user else None, password)
     if user is None or not valid:
         raise BusinessError([INVALID_CREDENTIALS])
@@ -135,12 +139,7 @@ async def login(app: AuthServices, *, email: str, password: str, client: ClientI
         if valid.legacy or app.passwords.needs_rehash(user.password_hash)
         else None
     )
-    # Single statements, each committed as it runs: a login costs no BEGIN or COMMIT.
-    async with app.reads() as db:
-        await throttle.give_back(db, attempt)
-        if new_hash is not None:
-            await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
-        tokens = await _start_session(db, app, user.id, client)
+    _, tokens = await _both(_give_back(app, attempt), _open_session(app, user, client, new_hash))
     return SignedIn(user=user, tokens=tokens)
 
 
@@ -222,6 +221,39 @@ async def change_password(
         )
         await store.revoke_user_sessions(db, viewer.id)
         return await _sign_in(db, app, viewer.id, client)
+
+
+async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
+    """Await two steps concurrently; both finish before the first failure is raised."""
+    a, b = await asyncio.gather(first, second, return_exceptions=True)
+    for outcome in (a, b):
+        if isinstance(outcome, BaseException):
+            raise outcome
+    return cast(A, a), cast(B, b)
+
+
+async def _count_attempt(app: AuthServices, email: str, address: str | None) -> throttle.Attempt:
+    async with app.reads() as db:  # no transaction: the throttle's counters are shared
+        return await throttle.count_attempt(db, email=email, address=address, now=datetime.now(UTC))
+
+
+async def _account(app: AuthServices, email: str) -> User | None:
+    async with app.reads() as db:
+        return await db.scalar(select(User).where(User.email_key == email_key(email)))
+
+
+async def _give_back(app: AuthServices, attempt: throttle.Attempt) -> None:
+    async with app.reads() as db:
+        await throttle.give_back(db, attempt)
+
+
+async def _open_session(
+    app: AuthServices, user: User, client: ClientInfo, new_hash: str | None
+) -> IssuedTokens:
+    async with app.reads() as db:
+        if new_hash is not None:
+            await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
+        return await _start_session(db, app, user.id, client)
 
 
 async def _start_session(
