@@ -13,6 +13,8 @@ from db.models import Order, OrderEvent
 from domain.codes import ErrorCode
 from domain.errors import BusinessError, Problem
 from resolvers.input_rules import NOTE
+from resolvers.payment_provider import PaymentProvider
+from resolvers.payments import settle_cancelled_order
 from resolvers.users import require_admin
 
 # The one status each forward move starts from.
@@ -105,31 +107,49 @@ async def _owns(db: AsyncSession, order_id: int, customer_id: int) -> bool:
 
 
 async def cancel_order(
-    db: AsyncSession, *, viewer: Viewer, order_id: int, reason: str | None
+    db: AsyncSession,
+    *,
+    viewer: Viewer,
+    order_id: int,
+    reason: str | None,
+    provider: PaymentProvider | None = None,
 ) -> Order:
     """Cancel and restock: a customer their own PENDING order, an admin PENDING or PAID ones.
 
-    Another customer's order is NOT_FOUND, never a sign that it exists.
+    Another customer's order is NOT_FOUND, never a sign that it exists. A payment that
+    succeeded through the provider is refunded in the same transaction (a failed refund is
+    PAYMENT_PROVIDER_ERROR and, rolled back, changes nothing); an open one is cancelled.
     """
     note = _note(reason, "reason")
     if viewer.is_admin:
-        return await _move(
+        order = await _move(
             db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_ADMIN,
             actor=viewer, customer_id=None, note=note,
         )  # fmt: skip
-    return await _move(
-        db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_CUSTOMER,
-        actor=viewer, customer_id=viewer.id, note=note,
-    )  # fmt: skip
+    else:
+        order = await _move(
+            db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_CUSTOMER,
+            actor=viewer, customer_id=viewer.id, note=note,
+        )  # fmt: skip
+    await settle_cancelled_order(db, provider, order_id=order_id)
+    return order
 
 
 async def update_order_status(
-    db: AsyncSession, *, viewer: Viewer | None, order_id: int, status: str, note: str | None
+    db: AsyncSession,
+    *,
+    viewer: Viewer | None,
+    order_id: int,
+    status: str,
+    note: str | None,
+    provider: PaymentProvider | None = None,
 ) -> Order:
     """Admin only: move an order forward, or cancel it (the same as `cancel_order`)."""
     admin = require_admin(viewer)
     if status == "CANCELLED":
-        return await cancel_order(db, viewer=admin, order_id=order_id, reason=note)
+        return await cancel_order(
+            db, viewer=admin, order_id=order_id, reason=note, provider=provider
+        )
     allowed = (FORWARD_FROM[status],) if status in FORWARD_FROM else ()
     return await _move(
         db, order_id=order_id, to_status=status, allowed=allowed, actor=admin,

@@ -65,6 +65,8 @@ class Operation:
     example: dict[str, Any] | None = None
     # Takes an Idempotency-Key header; a replay of an earlier request answers 200.
     idempotent: bool = False
+    # What a 200 answers instead of `status`: the thing was already done (None: never).
+    repeat: str | None = None
 
     async def __call__(self, request: Request) -> Response:
         state: AppState = request.app.state.orderly

@@ -85,6 +85,9 @@ def _json_number(value: object) -> object:
 Whole = Annotated[int, BeforeValidator(_json_number)]
 RoleName = Literal["CLIENT", "ADMIN"]
 StatusName = Literal["PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED"]
+PaymentStatusName = Literal[
+    "REQUIRES_PAYMENT", "PROCESSING", "SUCCEEDED", "FAILED", "CANCELED", "REFUNDED"
+]
 
 T = TypeVar("T")
 
@@ -223,6 +226,20 @@ class OrderEventOut(Out):
     note: str | None
 
 
+class PaymentOut(Out):
+    id: str
+    status: PaymentStatusName
+    amount: MoneyOut
+    provider: str = Field(examples=["stripe"])
+    provider_reference: str | None = Field(description="The Stripe PaymentIntent id.")
+    client_secret: str | None = Field(
+        description="For the order's customer only (to confirm the payment with Stripe.js); "
+        "null for everyone else."
+    )
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
+
+
 class OrderOut(Out):
     id: str
     status: StatusName
@@ -232,6 +249,7 @@ class OrderOut(Out):
     created_at: UtcDateTime
     updated_at: UtcDateTime
     events: list[OrderEventOut]
+    payment: PaymentOut | None = Field(description="Null until a payment is started.")
 
 
 class ListOut(Out, Generic[T]):

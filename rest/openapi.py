@@ -164,9 +164,10 @@ def _responses(op: Operation, keys: Mapping[tuple[Any, Any], Any]) -> dict[str, 
             for name, text in op.headers.items()
         }
     responses: dict[str, Any] = {str(op.status): success}
-    if op.idempotent:
+    if op.idempotent or op.repeat:
         responses["200"] = {
-            "description": "A replay of an earlier request with the same Idempotency-Key.",
+            "description": op.repeat
+            or "A replay of an earlier request with the same Idempotency-Key.",
             "content": success["content"],
         }
     statuses = set(op.errors) | {403}  # a foreign Origin is refused on every route

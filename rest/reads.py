@@ -24,7 +24,9 @@ ORDER = f"""id status customer {{ {USER} }}
   items {{ product {{ {PRODUCT} }} productName unitPrice {{ {MONEY} }} quantity
            subtotal {{ {MONEY} }} }}
   total {{ {MONEY} }} createdAt updatedAt
-  events {{ fromStatus toStatus actor {{ {USER} }} at note }}"""
+  events {{ fromStatus toStatus actor {{ {USER} }} at note }}
+  payment {{ id status amount {{ {MONEY} }} provider providerReference clientSecret
+             createdAt updatedAt }}"""
 
 _ONE = '{"one":'
 

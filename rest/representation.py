@@ -7,16 +7,18 @@ from collections.abc import Sequence
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from auth.viewer import Viewer
-from db.models import Order, OrderEvent, Product, User
+from db.models import Order, OrderEvent, Payment, Product, User
 from resolvers.ids import to_global_id
 from resolvers.money import from_minor
 from resolvers.orders import Line, events_by_order_ids, lines_by_order_ids
+from resolvers.payments import client_secret_for, payments_by_order_ids
 from resolvers.users import can_see_email, users_by_ids
 from rest.models import (
     MoneyOut,
     OrderEventOut,
     OrderItemOut,
     OrderOut,
+    PaymentOut,
     ProductOut,
     UserOut,
 )
@@ -57,13 +59,14 @@ async def orders_out(
     ids = [order.id for order in orders]
     lines = await lines_by_order_ids(db, ids)
     events = await events_by_order_ids(db, ids)
+    payments = await payments_by_order_ids(db, ids)
     user_ids = sorted(
         {o.customer_id for o in orders}
         | {e.actor_id for group in events for e in group if e.actor_id is not None}
     )
     users = dict(zip(user_ids, await users_by_ids(db, user_ids), strict=True))
     result = []
-    for order, order_lines, history in zip(orders, lines, events, strict=True):
+    for order, order_lines, history, payment in zip(orders, lines, events, payments, strict=True):
         customer = users[order.customer_id]
         assert customer is not None  # noqa: S101 - RESTRICT keeps customers
         result.append(
@@ -76,9 +79,27 @@ async def orders_out(
                 created_at=order.created_at,
                 updated_at=order.updated_at,
                 events=[_event(event, users, viewer) for event in history],
+                payment=payment_out(payment, order.customer_id, viewer, settings)
+                if payment
+                else None,
             )
         )
     return result
+
+
+def payment_out(
+    payment: Payment, customer_id: int, viewer: Viewer | None, settings: Settings
+) -> PaymentOut:
+    return PaymentOut(
+        id=to_global_id("Payment", payment.id),
+        status=payment.status,  # type: ignore[arg-type]
+        amount=money(payment.amount_minor, payment.currency, settings),
+        provider=payment.provider,
+        provider_reference=payment.provider_reference,
+        client_secret=client_secret_for(viewer, customer_id, payment),
+        created_at=payment.created_at,
+        updated_at=payment.updated_at,
+    )
 
 
 def _item(line: Line, currency: str, settings: Settings) -> OrderItemOut:

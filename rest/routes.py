@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from rest.endpoint import Operation
-from rest.handlers import auth, orders, products, users
+from rest.handlers import auth, orders, payments, products, users
 from rest.models import (
     AuthOut,
     CancelOrderBody,
@@ -15,6 +15,7 @@ from rest.models import (
     LoginBody,
     OrderOut,
     OrderStatusBody,
+    PaymentOut,
     PlaceOrderBody,
     ProductOut,
     RegisterBody,
@@ -235,6 +236,18 @@ OPERATIONS: tuple[Operation, ...] = (
         response=OrderOut,
         body=CancelOrderBody,
         errors=(400, 401, 404, 409),
+    ),
+    Operation(
+        method="POST",
+        path="/api/orders/{id}/payment",
+        handler=payments.start_payment,
+        summary="Start paying your PENDING order (201; the payment already started: 200)",
+        tag="orders",
+        access="signed-in",
+        status=201,
+        response=PaymentOut,
+        errors=(400, 401, 404, 409, 502),
+        repeat="The payment started earlier, unchanged.",
     ),
     Operation(
         method="PATCH",

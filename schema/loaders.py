@@ -13,8 +13,9 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
-from db.models import OrderEvent, User
+from db.models import OrderEvent, Payment, User
 from resolvers.orders import Line, events_by_order_ids, lines_by_order_ids
+from resolvers.payments import payments_by_order_ids
 from resolvers.users import users_by_ids
 
 K = TypeVar("K")
@@ -37,6 +38,7 @@ class Loaders:
     user_by_id: DataLoader[int, User | None]
     lines_by_order_id: DataLoader[int, list[Line]]
     events_by_order_id: DataLoader[int, list[OrderEvent]]
+    payment_by_order_id: DataLoader[int, Payment | None]
 
     @classmethod
     def create(cls, sessions: async_sessionmaker[AsyncSession]) -> Loaders:
@@ -44,4 +46,5 @@ class Loaders:
             user_by_id=_loader(sessions, users_by_ids),
             lines_by_order_id=_loader(sessions, lines_by_order_ids),
             events_by_order_id=_loader(sessions, events_by_order_ids),
+            payment_by_order_id=_loader(sessions, payments_by_order_ids),
         )

@@ -25,6 +25,7 @@ from schema.context import Context
 from schema.errors import UserError, in_transaction
 from schema.money import Money, money
 from schema.node import Node
+from schema.payments import Payment
 from schema.permissions import authenticated, requires_role
 from schema.products import Product
 from schema.selection import deferred, selected_names
@@ -170,6 +171,11 @@ class Order(Node):
     async def _load_events(self, info: Info[Context, None]) -> list[OrderEvent]:
         rows = await info.context.loaders.events_by_order_id.load(self.key)
         return [OrderEvent.from_row(row, NOTHING_PRELOADED) for row in rows]
+
+    @strawberry.field(description="The payment through the provider; null until one is started.")
+    async def payment(self, info: Info[Context, None]) -> Payment | None:
+        row = await info.context.loaders.payment_by_order_id.load(self.key)
+        return Payment.from_row(row, info.context, self.customer_key) if row else None
 
     @classmethod
     def from_row(
@@ -324,7 +330,9 @@ class OrderMutations:
         order_id = from_global_id(id, "Order")
         return await _order_payload(
             info,
-            lambda db: fulfilment.cancel_order(db, viewer=viewer, order_id=order_id, reason=reason),
+            lambda db: fulfilment.cancel_order(
+                db, viewer=viewer, order_id=order_id, reason=reason, provider=ctx.app.payments
+            ),
         )
 
     @strawberry.mutation(extensions=requires_role(Role.ADMIN))
@@ -340,6 +348,11 @@ class OrderMutations:
         return await _order_payload(
             info,
             lambda db: fulfilment.update_order_status(
-                db, viewer=ctx.viewer, order_id=order_id, status=status.value, note=note
+                db,
+                viewer=ctx.viewer,
+                order_id=order_id,
+                status=status.value,
+                note=note,
+                provider=ctx.app.payments,
             ),
         )

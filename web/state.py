@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth.passwords import Passwords
 from auth.viewer import Viewer
+from resolvers.payment_provider import PaymentProvider
 from settings import Settings
 
 
@@ -30,9 +31,12 @@ class AppState:
     reads: async_sessionmaker[AsyncSession]  # autocommit: single statements, no BEGIN
     passwords: Passwords
     documents: DocumentReader | None = None  # set once the GraphQL schema is built
+    payments: PaymentProvider | None = None  # None: payments are manual (PAYMENTS=manual)
     shutting_down: bool = field(default=False)
 
     async def close(self) -> None:
         """Close every database connection this process holds."""
         await self.engine.dispose()
         await self.probe.dispose()
+        if self.payments is not None:
+            await self.payments.close()

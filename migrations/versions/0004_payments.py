@@ -12,6 +12,7 @@ that cancels orders left unpaid.
 """
 
 from collections.abc import Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op
@@ -26,7 +27,7 @@ _STATUSES = "'REQUIRES_PAYMENT', 'PROCESSING', 'SUCCEEDED', 'FAILED', 'CANCELED'
 _PROVIDERS = "'stripe'"
 
 
-def _created(name: str) -> sa.Column[sa.DateTime]:
+def _created(name: str) -> sa.Column[Any]:
     return sa.Column(
         name, sa.DateTime(timezone=True), server_default=sa.text("now()"), nullable=False
     )

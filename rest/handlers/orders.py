@@ -105,7 +105,9 @@ async def cancel_order(call: Call[CancelOrderBody, None]) -> Response:
     order_id, viewer, reason = _order_id(call), call.signed_in(), call.body.reason
     return await _move(
         call,
-        lambda db: fulfilment.cancel_order(db, viewer=viewer, order_id=order_id, reason=reason),
+        lambda db: fulfilment.cancel_order(
+            db, viewer=viewer, order_id=order_id, reason=reason, provider=call.app.payments
+        ),
     )
 
 
@@ -114,6 +116,11 @@ async def update_status(call: Call[OrderStatusBody, None]) -> Response:
     return await _move(
         call,
         lambda db: fulfilment.update_order_status(
-            db, viewer=call.viewer, order_id=order_id, status=body.status, note=body.note
+            db,
+            viewer=call.viewer,
+            order_id=order_id,
+            status=body.status,
+            note=body.note,
+            provider=call.app.payments,
         ),
     )

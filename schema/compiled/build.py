@@ -522,6 +522,15 @@ def _order_items(b: Builder, field: Field, row: str) -> str:
     return f"(SELECT {listed} FROM order_items AS {item} WHERE {item}.order_id = {row}.id)"
 
 
+def _client_secret(b: Builder, field: Field, row: str) -> str:
+    """For the order's customer only (`resolvers.payments.client_secret_for`)."""
+    if b.viewer is None:
+        return sj.NULL
+    o = b.sql.name()
+    customer = f"(SELECT {o}.customer_id FROM orders AS {o} WHERE {o}.id = {row}.order_id)"
+    return sj.string(f"CASE WHEN {customer} = {b.viewer_id()} THEN {row}.client_secret END")
+
+
 OBJECTS: dict[str, dict[str, FieldSQL]] = {
     "Product": {
         "id": _id("Product"),
@@ -553,6 +562,19 @@ OBJECTS: dict[str, dict[str, FieldSQL]] = {
         "events": lambda b, f, row: b.listed(
             "OrderEvent", f, "order_events", lambda e: f"{e}.order_id = {row}.id", "at,id"
         ),
+        "payment": lambda b, f, row: b.one(
+            "Payment", f, "payments", lambda p: f"{p}.order_id = {row}.id"
+        ),
+    },
+    "Payment": {
+        "id": _id("Payment"),
+        "status": _text("status"),
+        "amount": _money("amount_minor", lambda b, row: sj.string(f"{row}.currency")),
+        "provider": _text("provider"),
+        "providerReference": _text("provider_reference"),
+        "clientSecret": _client_secret,
+        "createdAt": _datetime("created_at"),
+        "updatedAt": _datetime("updated_at"),
     },
     "OrderEvent": {
         "fromStatus": _text("from_status"),

@@ -18,6 +18,8 @@ items {{ product {{ {PRODUCT} }} productName unitPrice {{ amount currency }} qua
          subtotal {{ amount currency }} }}
 total {{ amount currency }} createdAt updatedAt
 events {{ fromStatus toStatus actor {{ {USER} }} at note }}
+payment {{ id status amount {{ amount currency }} provider providerReference clientSecret
+           createdAt updatedAt }}
 """
 
 PLACE = f"""
