@@ -1,0 +1,41 @@
+"""Fixtures of the payments suite: the app with Stripe payments against a local fake Stripe,
+and signed-in actors on it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from settings import Settings
+from tests.catalog.support import accounts, admin, customer, passwords
+from tests.conftest import with_settings
+from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, running
+
+__all__ = ["accounts", "admin", "customer", "passwords"]
+
+
+@pytest.fixture(scope="session")
+def stripe_server() -> Iterator[FakeStripe]:
+    with running() as fake:
+        yield fake
+
+
+@pytest.fixture
+def fake_stripe(stripe_server: FakeStripe) -> Iterator[FakeStripe]:
+    stripe_server.reset()
+    yield stripe_server
+    stripe_server.reset()
+
+
+@pytest.fixture
+def settings(settings: Settings, fake_stripe: FakeStripe) -> Settings:
+    """The test settings with payments through (the fake) Stripe and a 30-minute timeout."""
+    return with_settings(
+        settings,
+        payments="stripe",
+        stripe_secret_key=SECRET_KEY,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        stripe_api_base=fake_stripe.url,
+        payment_timeout=30,
+    )

@@ -1,0 +1,106 @@
+"""Placing orders, starting payments and delivering signed Stripe events, for the tests."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import itertools
+import time
+from typing import Any
+
+import httpx
+import orjson
+
+from tests.catalog.support import Actor, NewProduct, data, insert_products, product_id, sql_rows
+from tests.orders.support import order_key, place_ok
+from tests.payments.fake_stripe import WEBHOOK_SECRET
+from web.state import AppState
+
+PAYMENT_FIELDS = """
+  id status amount { amount currency } provider providerReference clientSecret createdAt updatedAt
+"""
+START_PAYMENT = f"""
+mutation Start($orderId: ID!) {{
+  startPayment(orderId: $orderId) {{
+    payment {{ {PAYMENT_FIELDS} }}
+    userErrors {{ code message field }}
+  }}
+}}
+"""
+ORDER_PAYMENT = f"""
+query OrderPayment($id: ID!) {{ order(id: $id) {{ id status payment {{ {PAYMENT_FIELDS} }} }} }}
+"""
+_events = itertools.count(1)
+
+
+async def start(http: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    """The `startPayment` payload."""
+    payload: dict[str, Any] = (await data(http, START_PAYMENT, {"orderId": order_id}))[
+        "startPayment"
+    ]
+    return payload
+
+
+async def start_ok(http: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
+    payload = await start(http, order_id)
+    assert payload["userErrors"] == [], payload
+    payment: dict[str, Any] = payload["payment"]
+    return payment
+
+
+async def product(state: AppState, price_minor: int = 1999, stock: int = 10) -> str:
+    (key,) = await insert_products(state, [NewProduct("Thing", price_minor, stock)])
+    return product_id(key)
+
+
+async def order_with_payment(
+    state: AppState, customer: Actor, *, price_minor: int = 1999, quantity: int = 3
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A PENDING order of `customer` with its payment started: (order, payment)."""
+    thing = await product(state, price_minor)
+    order = await place_ok(customer.http, [(thing, quantity)])
+    return order, await start_ok(customer.http, order["id"])
+
+
+def sign(payload: bytes, *, secret: str = WEBHOOK_SECRET, timestamp: int | None = None) -> str:
+    """A `Stripe-Signature` header per Stripe's scheme: HMAC-SHA256 of "<t>.<body>"."""
+    t = int(time.time()) if timestamp is None else timestamp
+    mac = hmac.new(secret.encode(), f"{t}.".encode() + payload, hashlib.sha256).hexdigest()
+    return f"t={t},v1={mac}"
+
+
+def event(kind: str, subject: dict[str, Any], event_id: str | None = None) -> bytes:
+    """A Stripe event's JSON body about `subject` (an intent, a charge)."""
+    body = {
+        "id": event_id or f"evt_fake{next(_events)}_{time.monotonic_ns()}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": subject},
+    }
+    return orjson.dumps(body)
+
+
+async def deliver(
+    http: httpx.AsyncClient, body: bytes, *, signature: str | None = None, **headers: str
+) -> httpx.Response:
+    """POST an event to the webhook as Stripe does (signed unless `signature` is given)."""
+    sent = {
+        "Content-Type": "application/json; charset=utf-8",
+        "User-Agent": "Stripe/1.0",
+        "Stripe-Signature": sign(body) if signature is None else signature,
+        **headers,
+    }
+    return await http.post("/webhooks/stripe", content=body, headers=sent)
+
+
+async def payment_row(state: AppState, order_public_id: str) -> Any:
+    rows = await sql_rows(
+        state, "SELECT * FROM payments WHERE order_id = :id", id=order_key(order_public_id)
+    )
+    return rows[0] if rows else None
+
+
+async def processed_events(state: AppState) -> list[Any]:
+    return await sql_rows(state, "SELECT * FROM payment_provider_events ORDER BY received_at")
