@@ -39,13 +39,14 @@ from resolvers.ids import to_global_id
 from resolvers.money import from_minor
 from resolvers.webhooks import UnsafeAddress, resolve, url_parts
 from settings import Settings
+from telemetry.metrics import WEBHOOK_DELIVERIES
 
 log = logging.getLogger("orderly.webhooks")
 
 BATCH = 20
 MAX_AGE = timedelta(hours=24)
 MAX_DELAY = timedelta(hours=4)
-LEASE_MARGIN = 30.0  # seconds beyond the timeout before a claimed attempt is given up on
+LEASE_MARGIN = 5.0  # seconds, beyond twice the timeout, before a claimed attempt is given up
 MAX_ERROR = 500
 USER_AGENT = "Orderly-Webhooks/1"
 
@@ -236,7 +237,7 @@ async def dispatch_due(
     sessions: async_sessionmaker[AsyncSession], settings: Settings, *, limit: int = BATCH
 ) -> int:
     """Claim and send up to `limit` due deliveries; how many were attempted."""
-    lease = settings.webhook_timeout + LEASE_MARGIN
+    lease = 2 * settings.webhook_timeout + LEASE_MARGIN
     async with sessions.begin() as db:
         rows = (await db.execute(_CLAIM, {"limit": limit, "lease": lease})).all()
         claimed = [Claimed(*row) for row in rows]
@@ -275,6 +276,7 @@ async def _attempt(
             delay = timedelta(seconds=retry_delay(item.attempt, settings.webhook_retry_base))
             next_at = min(now + delay, deadline)
         log.info("webhook delivery %s attempt %d failed: %s", item.id, item.attempt, outcome.error)
+    WEBHOOK_DELIVERIES.labels(status.value.lower()).inc()  # succeeded, pending (a retry), failed
     async with sessions.begin() as db:
         await db.execute(
             _RECORD,

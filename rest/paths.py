@@ -8,12 +8,18 @@ from starlette.convertors import Convertor, register_url_convertor
 from resolvers.ids import ID_PATTERNS
 
 # The type of the object a path's {id} names, by the path's first segment under /api.
-ID_TYPES = {"products": "Product", "orders": "Order", "users": "User"}
+ID_TYPES = {"products": "Product", "orders": "Order", "users": "User", "webhooks": "Webhook"}
+# Collections nested under another: /api/webhooks/deliveries/{id} names a delivery.
+NESTED_ID_TYPES = {("webhooks", "deliveries"): "Delivery"}
 
 
 def id_type(path: str) -> str:
     """The type of the object `path`'s {id} names."""
-    return ID_TYPES[path.split("/")[2]]
+    segments = path.split("/")
+    return NESTED_ID_TYPES.get((segments[2], segments[3]), None) or ID_TYPES[segments[2]]
+
+
+_ALL_ID_TYPES = (*ID_TYPES.values(), *NESTED_ID_TYPES.values())
 
 
 def _id_convertor(type_name: str) -> Convertor[str]:
@@ -32,7 +38,7 @@ def _id_convertor(type_name: str) -> Convertor[str]:
     return IdConvertor()
 
 
-for _type_name in ID_TYPES.values():
+for _type_name in _ALL_ID_TYPES:
     register_url_convertor(f"{_type_name.lower()}_id", _id_convertor(_type_name))
 
 

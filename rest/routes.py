@@ -5,7 +5,7 @@ from __future__ import annotations
 from starlette.routing import Route
 
 from rest.endpoint import Operation
-from rest.handlers import auth, orders, payments, products, users
+from rest.handlers import auth, orders, payments, products, users, webhooks
 from rest.models import (
     AuthOut,
     CancelOrderBody,
@@ -24,7 +24,14 @@ from rest.models import (
     UserOut,
 )
 from rest.paths import route_path
-from rest.queries import OrderListQuery, ProductListQuery, UserListQuery
+from rest.queries import OrderListQuery, ProductListQuery, Query, UserListQuery
+from rest.webhook_models import (
+    CreatedWebhookOut,
+    CreateWebhookBody,
+    DeliveryOut,
+    UpdateWebhookBody,
+    WebhookOut,
+)
 
 PLACE_ORDER_EXAMPLE = {"items": [{"productId": "UHJvZHVjdDox", "quantity": 2}]}
 
@@ -261,6 +268,90 @@ OPERATIONS: tuple[Operation, ...] = (
         body=OrderStatusBody,
         errors=(400, 401, 403, 404, 409),
     ),
+    *(
+        Operation(
+            method="GET",
+            path="/api/webhooks",
+            handler=webhooks.list_webhooks,
+            summary="List webhook endpoints",
+            tag="webhooks",
+            access="admin",
+            status=200,
+            response=ListOut[WebhookOut],
+            query=Query,
+            errors=(400, 401, 403),
+        ),
+        Operation(
+            method="POST",
+            path="/api/webhooks",
+            handler=webhooks.create_webhook,
+            summary="Register a webhook endpoint (the answer holds its signing secret, "
+            "shown this once)",
+            tag="webhooks",
+            access="admin",
+            status=201,
+            response=CreatedWebhookOut,
+            body=CreateWebhookBody,
+            errors=(400, 401, 403),
+            headers={"Location": "The new endpoint's URL."},
+        ),
+        Operation(
+            method="GET",
+            path="/api/webhooks/{id}",
+            handler=webhooks.get_webhook,
+            summary="One webhook endpoint",
+            tag="webhooks",
+            access="admin",
+            status=200,
+            response=WebhookOut,
+            errors=(400, 401, 403, 404),
+        ),
+        Operation(
+            method="PATCH",
+            path="/api/webhooks/{id}",
+            handler=webhooks.update_webhook,
+            summary="Change a webhook endpoint",
+            tag="webhooks",
+            access="admin",
+            status=200,
+            response=WebhookOut,
+            body=UpdateWebhookBody,
+            errors=(400, 401, 403, 404),
+        ),
+        Operation(
+            method="DELETE",
+            path="/api/webhooks/{id}",
+            handler=webhooks.delete_webhook,
+            summary="Remove a webhook endpoint and its pending deliveries",
+            tag="webhooks",
+            access="admin",
+            status=204,
+            errors=(400, 401, 403, 404),
+        ),
+        Operation(
+            method="GET",
+            path="/api/webhooks/{id}/deliveries",
+            handler=webhooks.list_deliveries,
+            summary="A webhook endpoint's deliveries, newest first",
+            tag="webhooks",
+            access="admin",
+            status=200,
+            response=ListOut[DeliveryOut],
+            query=Query,
+            errors=(400, 401, 403, 404),
+        ),
+        Operation(
+            method="POST",
+            path="/api/webhooks/deliveries/{id}/replay",
+            handler=webhooks.replay_delivery,
+            summary="Send a delivery again now (the same webhook-id)",
+            tag="webhooks",
+            access="admin",
+            status=202,
+            response=DeliveryOut,
+            errors=(400, 401, 403, 404),
+        ),
+    ),  # fmt: skip
 )
 
 

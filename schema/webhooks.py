@@ -205,7 +205,15 @@ class WebhookMutations:
     ) -> WebhookPayload:
         ctx = info.context
         delivery_id = from_global_id(id, "Delivery")
-        return await _payload(
-            ctx,
-            lambda db: webhooks.replay_delivery(db, viewer=ctx.viewer, delivery_id=delivery_id),
-        )
+
+        async def replay(db: AsyncSession) -> WebhookRow:
+            delivery = await webhooks.replay_delivery(
+                db, viewer=ctx.viewer, delivery_id=delivery_id
+            )
+            webhook = await webhooks.get_webhook(
+                db, viewer=ctx.viewer, webhook_id=delivery.webhook_id
+            )
+            assert webhook is not None  # noqa: S101 - the delivery's foreign key
+            return webhook
+
+        return await _payload(ctx, replay)

@@ -18,6 +18,7 @@ Loaded with SCHEMATHESIS_HOOKS=tests.rest.schemathesis_hooks.
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import os
 import string
 from collections import Counter
@@ -31,6 +32,7 @@ from domain.errors import InvalidArgument
 from resolvers.accounts import email_problems, password_problems
 from resolvers.checkout import MAX_QUANTITY
 from resolvers.pagination import decode_cursor, encode_cursor
+from resolvers.webhooks import UnsafeAddress, is_public, url_parts
 
 _PRINTABLE = string.ascii_letters + string.digits + string.punctuation
 # Per list, the kind of value each sort's cursor holds: (a timestamp?, its Python type).
@@ -38,7 +40,14 @@ _CURSOR_KINDS: dict[str, dict[str, tuple[bool, type]]] = {
     "/api/products": {"name": (False, str), "price": (False, int), "createdAt": (True, object)},
     "/api/orders": {"createdAt": (True, object), "total": (False, int)},
     "/api/users": {"": (True, object)},
+    "/api/webhooks": {"": (True, object)},
+    "/api/webhooks/{id}/deliveries": {"": (True, object)},
 }
+# Lists with one order, newest first, and no `sort` parameter.
+_UNSORTED = ("/api/users", "/api/webhooks", "/api/webhooks/{id}/deliveries")
+# Public addresses for webhook URLs: a host name would have to resolve, and from here it may
+# not (a webhook URL must lead to a public address; none is called by these runs).
+_PUBLIC = ("93.184.215.14", "1.1.1.1", "8.8.4.4")
 
 passwords = st.randoms(use_true_random=False).map(
     lambda random: "".join(random.choice(_PRINTABLE) for _ in range(24))
@@ -53,6 +62,14 @@ cursors = st.builds(encode_cursor, _sort_values, _ids)
 
 schemathesis.openapi.format("password", passwords)
 schemathesis.openapi.format("cursor", cursors)
+schemathesis.openapi.format(
+    "uri",
+    st.builds(
+        "https://{}/{}".format,
+        st.sampled_from(_PUBLIC),
+        st.text(string.ascii_letters + string.digits + "-_/", max_size=40),
+    ),
+)
 
 
 @schemathesis.hook
@@ -65,6 +82,8 @@ def filter_case(context: Any, case: Any) -> bool:
         return False
     if path == "/api/orders" and case.method.upper() == "POST":
         return _lines_fit(body)
+    if path in ("/api/webhooks", "/api/webhooks/{id}") and isinstance(body.get("url"), str):
+        return _public_url(body["url"])
     if path in ("/api/auth/register", "/api/auth/password"):
         return _account_fits(body)
     if path == "/api/users/{id}" and case.method.upper() == "PATCH":
@@ -76,7 +95,7 @@ def _cursor_fits(path: str, query: dict[str, Any]) -> bool:
     cursor, kinds = query.get("cursor"), _CURSOR_KINDS.get(path)
     if cursor is None or kinds is None:
         return True
-    sort = str(query.get("sort", "-createdAt")).lstrip("-") if path != "/api/users" else ""
+    sort = str(query.get("sort", "-createdAt")).lstrip("-") if path not in _UNSORTED else ""
     if not isinstance(cursor, str) or sort not in kinds:
         return True
     timestamp, kind = kinds[sort]
@@ -85,6 +104,15 @@ def _cursor_fits(path: str, query: dict[str, Any]) -> bool:
     except InvalidArgument:
         return False
     return True
+
+
+def _public_url(url: str) -> bool:
+    """Whether a webhook URL is https to a public address literal (nothing to resolve)."""
+    try:
+        _, host, _, _ = url_parts(url, allow_private=False)
+        return is_public(ipaddress.ip_address(host))
+    except (UnsafeAddress, ValueError):
+        return False
 
 
 def _lines_fit(body: dict[str, Any]) -> bool:

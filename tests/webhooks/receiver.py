@@ -33,6 +33,12 @@ class Receiver:
         return f"http://127.0.0.1:{self.port}/hooks/orderly?source=test"
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await self.handle_request(reader, writer, answer=True)
+
+    async def handle_request(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, answer: bool
+    ) -> None:
+        """Read one request; answer it (and hang up) unless `answer` is false."""
         try:
             request_line = await reader.readline()
             assert request_line.startswith(b"POST /hooks/orderly?source=test HTTP/1.1")
@@ -42,13 +48,16 @@ class Receiver:
                 headers[name.strip().lower()] = value.strip()
             body = await reader.readexactly(int(headers["content-length"]))
             self.received.append(Received(headers, body))
+            self.arrived.set()
+            if not answer:
+                return
             status = self.statuses.pop(0) if self.statuses else 200
             self.answered.append(status)
             writer.write(f"HTTP/1.1 {status} X\r\nContent-Length: 0\r\n\r\n".encode())
             await writer.drain()
-            self.arrived.set()
         finally:
-            writer.close()
+            if answer:
+                writer.close()
 
     async def wait_for(self, count: int, seconds: float = 10) -> None:
         """Until `count` requests have arrived."""

@@ -171,3 +171,16 @@ async def test_the_webhooks_list_is_answered_by_the_standard_executor(
     rest = await data(admin.http, "query($a: String) { webhooks(after: $a) { nodes { url } } }",
                       {"a": cursor})  # fmt: skip
     assert rest["webhooks"]["nodes"] == [{"url": RECEIVER}]
+
+
+async def test_the_compiled_read_path_leaves_webhooks_to_the_standard_executor(
+    state: AppState,
+) -> None:
+    reads = state.documents
+    assert reads is not None
+    listing = {"query": "{ webhooks { nodes { id url } } }"}
+    assert await reads.answer(listing, None) is None  # type: ignore[attr-defined]
+    node = {"query": '{ node(id: "V2ViaG9vazox") { id } }'}
+    assert await reads.answer(node, None) is None  # type: ignore[attr-defined]
+    product = {"query": '{ node(id: "UHJvZHVjdDox") { id } }'}
+    assert await reads.answer(product, None) == b'{"data":{"node":null}}'  # type: ignore[attr-defined]
