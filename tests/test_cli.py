@@ -55,7 +55,8 @@ def cli_database(admin_database_url: str) -> str:
 
 
 @pytest.mark.parametrize(
-    "command", ["serve", "migrate", "create-admin", "promote", "seed-demo", "export-schema"]
+    "command",
+    ["serve", "migrate", "create-admin", "promote", "seed-demo", "expire-orders", "export-schema"],
 )
 def test_every_command_has_help(command: str, tmp_path: Path) -> None:
     result = run_cli(command, "--help", tmp=tmp_path)
@@ -65,7 +66,7 @@ def test_every_command_has_help(command: str, tmp_path: Path) -> None:
 
 def test_top_level_help_lists_the_commands(tmp_path: Path) -> None:
     result = run_cli("--help", tmp=tmp_path)
-    for command in ("serve", "migrate", "create-admin", "promote", "seed-demo"):
+    for command in ("serve", "migrate", "create-admin", "promote", "seed-demo", "expire-orders"):
         assert command in result.stdout
 
 
