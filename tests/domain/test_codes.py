@@ -12,8 +12,8 @@ from typing import get_args
 import pytest
 from graphql import GraphQLEnumType, GraphQLError, build_schema
 
-from db.models import ORDER_STATUSES, ROLES
-from domain.codes import ErrorCode, OrderStatus, RequestCode, Role
+from db.models import ORDER_STATUSES, PAYMENT_STATUSES, ROLES
+from domain.codes import ErrorCode, OrderStatus, PaymentStatus, RequestCode, Role
 from domain.errors import (
     BusinessError,
     Forbidden,
@@ -23,7 +23,7 @@ from domain.errors import (
     Unauthenticated,
 )
 from rest.errors import BUSINESS_STATUS, REQUEST_STATUS, business_problem, request_problem
-from rest.models import RoleName, StatusName
+from rest.models import PaymentStatusName, RoleName, StatusName
 from schema import sdl
 from schema.errors import user_errors
 from schema.errors_format import format_error, is_expected
@@ -39,6 +39,7 @@ def test_the_graphql_enums_are_the_domain_enums() -> None:
     assert _graphql_enum("ErrorCode") == [code.value for code in ErrorCode]
     assert _graphql_enum("OrderStatus") == [status.value for status in OrderStatus]
     assert _graphql_enum("Role") == [role.value for role in Role]
+    assert _graphql_enum("PaymentStatus") == [status.value for status in PaymentStatus]
 
 
 def test_the_rest_literals_and_the_check_constraints_are_the_domain_enums() -> None:
@@ -46,6 +47,8 @@ def test_the_rest_literals_and_the_check_constraints_are_the_domain_enums() -> N
     assert list(get_args(RoleName)) == [role.value for role in Role]
     assert list(ORDER_STATUSES) == [status.value for status in OrderStatus]
     assert list(ROLES) == [role.value for role in Role]
+    assert list(get_args(PaymentStatusName)) == [status.value for status in PaymentStatus]
+    assert list(PAYMENT_STATUSES) == [status.value for status in PaymentStatus]
 
 
 def test_every_code_has_a_rest_status() -> None:

@@ -241,6 +241,18 @@ async def _seed(app: Starlette, state: AppState, client: Any) -> dict[str, httpx
             text("UPDATE order_events SET actor_id = NULL "
                  "WHERE id = (SELECT min(id) FROM order_events WHERE note = 'DHL')")
         )  # fmt: skip
+        # payments through the provider on some orders: the client secret is for the
+        # order's customer only
+        await db.execute(
+            text("""
+                INSERT INTO payments (order_id, provider, provider_reference, client_secret,
+                                      status, amount_minor, currency)
+                SELECT id, 'stripe', 'pi_seed' || id, 'pi_seed' || id || '_secret_s',
+                       CASE WHEN status = 'PENDING' THEN 'REQUIRES_PAYMENT' ELSE 'SUCCEEDED' END,
+                       total_minor, currency
+                FROM orders WHERE id % 2 = 1
+            """)
+        )
     return people
 
 
