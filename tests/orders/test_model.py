@@ -4,6 +4,11 @@ After every step the database must agree with a small in-memory model (stock per
 status per order), and for every product: stock + units in live (not cancelled) orders ==
 initial stock + restocked amounts.
 
+With payments through (a local fake) Stripe, the machine also starts payments, delivers
+their successes (sometimes twice) and lets orders expire: a success pays a PENDING order and
+refunds a cancelled one, an expired order is cancelled and restocked once, and every
+payment's status and every refund at Stripe agree with the model.
+
 A Hypothesis state machine drives a synchronous test: every rule runs its HTTP call on one
 event loop of our own (`asyncio.Runner`) against an app built for this test, whose product
 and order tables are emptied at the start of every example (the signed-in users survive).
@@ -33,6 +38,7 @@ from sqlalchemy import text
 
 from auth.passwords import Passwords
 from db.models import Base
+from resolvers.payments import expire_unpaid_orders
 from server import create_app
 from settings import Settings
 from tests.catalog.support import (
@@ -42,7 +48,7 @@ from tests.catalog.support import (
     password_hash,
     product_key,
 )
-from tests.conftest import BASE_URL
+from tests.conftest import BASE_URL, with_settings
 from tests.helpers import login
 from tests.orders.support import (
     CANCEL_ORDER,
@@ -51,6 +57,8 @@ from tests.orders.support import (
     order_input,
     order_key,
 )
+from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, running
+from tests.payments.support import START_PAYMENT, deliver, event
 from web.state import AppState
 
 FORWARD_FROM = {"PAID": "PENDING", "SHIPPED": "PAID", "DELIVERED": "SHIPPED"}
@@ -89,7 +97,23 @@ class Restock:
     stock: int
 
 
-Operation = Create | Place | Move | Cancel | Restock
+@dataclass(frozen=True, slots=True)
+class StartPayment:
+    order: int
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentSucceeds:
+    order: int
+    deliveries: int  # how often Stripe delivers the event
+
+
+@dataclass(frozen=True, slots=True)
+class Expire:
+    order: int  # this order falls due (with any other due before), then a sweep runs
+
+
+Operation = Create | Place | Move | Cancel | Restock | StartPayment | PaymentSucceeds | Expire
 
 REFERENCE = st.integers(min_value=0, max_value=50)
 RECENT = st.integers(min_value=0, max_value=3)  # counted from the newest order
@@ -104,6 +128,9 @@ CANCEL = st.builds(
     Cancel, order=RECENT, by=st.sampled_from(["admin", "admin-status", "owner", "other"])
 )
 RESTOCK = st.builds(Restock, product=REFERENCE, stock=st.integers(0, 30))
+START = st.builds(StartPayment, order=RECENT)
+SUCCEED = st.builds(PaymentSucceeds, order=RECENT, deliveries=st.integers(1, 2))
+EXPIRE = st.builds(Expire, order=RECENT)
 
 
 @dataclass(slots=True)
@@ -113,6 +140,9 @@ class ModelOrder:
     customer: int
     lines: dict[int, int]  # product index → units
     status: str = "PENDING"
+    intent: str | None = None  # the PaymentIntent, once a payment is started
+    payment: str | None = None  # its status: REQUIRES_PAYMENT, SUCCEEDED, REFUNDED...
+    due: bool = False  # older than the payment timeout
 
 
 @dataclass(slots=True)
@@ -123,6 +153,7 @@ class Model:
     initial: list[int] = field(default_factory=list)
     restocked: list[int] = field(default_factory=list)
     orders: list[ModelOrder] = field(default_factory=list)
+    refunds: int = 0
 
 
 @dataclass(slots=True)
@@ -131,9 +162,10 @@ class Harness:
     admin: httpx.AsyncClient
     customers: list[httpx.AsyncClient]
     stack: contextlib.AsyncExitStack
+    stripe: FakeStripe | None = None  # payments through (the fake) Stripe
 
     @classmethod
-    async def start(cls, app: Any, state: AppState) -> Harness:
+    async def start(cls, app: Any, state: AppState, stripe: FakeStripe | None = None) -> Harness:
         await truncate(state, [table.name for table in Base.metadata.sorted_tables])
         stack = contextlib.AsyncExitStack()
         clients: list[httpx.AsyncClient] = []
@@ -153,7 +185,7 @@ class Harness:
             )
             assert (await login(http, email))["userErrors"] == []
             clients.append(http)
-        return cls(state=state, admin=clients[0], customers=clients[1:], stack=stack)
+        return cls(state=state, admin=clients[0], customers=clients[1:], stack=stack, stripe=stripe)
 
     async def close(self) -> None:
         await self.stack.aclose()
@@ -163,6 +195,8 @@ class Harness:
         async with self.state.sessions.begin() as db:  # DELETE: far cheaper than TRUNCATE here
             for table in ("order_events", "order_items", "orders", "products"):
                 await db.execute(text(f"DELETE FROM {table}"))  # fixed names
+        if self.stripe is not None:
+            self.stripe.reset()
         for stock in initial:
             await self.create(model, Create(stock=stock, price_minor=1999))
 
@@ -173,6 +207,12 @@ class Harness:
             await self.place(model, operation)
         elif isinstance(operation, Restock):
             await self.restock(model, operation)
+        elif isinstance(operation, StartPayment):
+            await self.start_payment(model, operation)
+        elif isinstance(operation, PaymentSucceeds):
+            await self.payment_succeeds(model, operation)
+        elif isinstance(operation, Expire):
+            await self.expire(model, operation)
         else:
             await self.move(model, operation)
 
@@ -246,10 +286,71 @@ class Harness:
             return
         assert payload["userErrors"] == [], (operation, order.status, payload)
         assert payload["order"]["status"] == to_status
-        order.status = to_status
         if to_status == "CANCELLED":
-            for index, units in order.lines.items():
-                model.stock[index] += units
+            self.cancelled(model, order)
+            if order.payment == "SUCCEEDED":
+                order.payment = "REFUNDED"
+                model.refunds += 1
+            elif order.payment == "REQUIRES_PAYMENT":
+                order.payment = "CANCELED"  # the intent is cancelled at Stripe
+        order.status = to_status
+
+    def cancelled(self, model: Model, order: ModelOrder) -> None:
+        for index, units in order.lines.items():
+            model.stock[index] += units
+
+    async def start_payment(self, model: Model, operation: StartPayment) -> None:
+        order = model.orders[-1 - operation.order % len(model.orders)]
+        http = self.customers[order.customer]
+        payload = (await data(http, START_PAYMENT, {"orderId": order.id}))["startPayment"]
+        if order.status != "PENDING":
+            assert [e["code"] for e in payload["userErrors"]] == ["INVALID_TRANSITION"], payload
+            return
+        assert payload["userErrors"] == [], payload
+        payment = payload["payment"]
+        if order.intent is not None:
+            assert payment["providerReference"] == order.intent, payload
+        order.intent = payment["providerReference"]
+        order.payment = payment["status"]
+        assert order.payment == "REQUIRES_PAYMENT", payload
+
+    async def payment_succeeds(self, model: Model, operation: PaymentSucceeds) -> None:
+        """The customer pays at Stripe (even after the order was cancelled: a race)."""
+        assert self.stripe is not None
+        started = [o for o in model.orders if o.intent is not None and o.payment != "SUCCEEDED"]
+        started = [o for o in started if o.payment != "REFUNDED"]
+        if not started:
+            return
+        order = started[operation.order % len(started)]
+        assert order.intent is not None
+        intent = self.stripe.set_status(order.intent, "succeeded")
+        body = event("payment_intent.succeeded", intent)
+        for _ in range(operation.deliveries):
+            answer = await deliver(self.admin, body)
+            assert answer.status_code == 200, answer.text
+        if order.status == "PENDING":
+            order.status, order.payment = "PAID", "SUCCEEDED"
+        elif order.status == "CANCELLED":
+            order.payment = "REFUNDED"
+            model.refunds += 1
+        else:  # marked paid by hand meanwhile
+            order.payment = "SUCCEEDED"
+
+    async def expire(self, model: Model, operation: Expire) -> None:
+        order = model.orders[-1 - operation.order % len(model.orders)]
+        order.due = True
+        async with self.state.sessions.begin() as db:
+            await db.execute(
+                text("UPDATE orders SET created_at = now() - interval '31 minutes' WHERE id = :id"),
+                {"id": order.key},
+            )
+        await expire_unpaid_orders(self.state.sessions, self.state.payments, timeout_minutes=30)
+        for due in model.orders:
+            if due.due and due.status == "PENDING":
+                due.status = "CANCELLED"
+                self.cancelled(model, due)
+                if due.payment == "REQUIRES_PAYMENT":
+                    due.payment = "CANCELED"
 
     async def check(self, model: Model, where: str) -> None:
         async with self.state.sessions() as db:
@@ -274,6 +375,21 @@ class Harness:
         for index, key in enumerate(model.product_keys):
             accounted = stock[key] + live.get(key, 0)
             assert accounted == model.initial[index] + model.restocked[index], (where, index)
+        if self.stripe is None:
+            return
+        async with self.state.sessions() as db:
+            found = await db.execute(text("SELECT order_id, status FROM payments"))
+            payments: dict[int, str] = {row.order_id: row.status for row in found}
+            paid_twice = await db.scalar(
+                text("""
+                    SELECT count(*) FROM (SELECT order_id FROM order_events
+                    WHERE to_status = 'PAID' GROUP BY order_id HAVING count(*) > 1) AS twice
+                """)
+            )
+        expected = {o.key: o.payment for o in model.orders if o.payment is not None}
+        assert payments == expected, where
+        assert paid_twice == 0, where
+        assert len(self.stripe.refunds) == model.refunds, where
 
 
 async def truncate(state: AppState, tables: list[str]) -> None:
@@ -284,17 +400,32 @@ async def truncate(state: AppState, tables: list[str]) -> None:
 def test_random_operation_sequences_keep_stock_and_orders_consistent(
     settings: Settings, database_url: str
 ) -> None:
+    _run_machine(settings, database_url, None, max_examples=20)
+
+
+def test_with_stripe_payments_and_expiry_too(settings: Settings, database_url: str) -> None:
+    with running() as stripe:
+        stripe_settings = with_settings(
+            settings, payments="stripe", stripe_secret_key=SECRET_KEY,
+            stripe_webhook_secret=WEBHOOK_SECRET, stripe_api_base=stripe.url, payment_timeout=30,
+        )  # fmt: skip
+        _run_machine(stripe_settings, database_url, stripe, max_examples=20)
+
+
+def _run_machine(
+    settings: Settings, database_url: str, stripe: FakeStripe | None, *, max_examples: int
+) -> None:
     # A hasher of our own: its semaphore must not be tied to pytest-asyncio's event loop.
     passwords = Passwords(memory_kib=64, time_cost=1)
     with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
         app = create_app(settings, database_url=database_url, passwords=passwords)
         state: AppState = app.state.orderly
-        harness = runner.run(Harness.start(app, state))
+        harness = runner.run(Harness.start(app, state, stripe))
         try:
             run_state_machine_as_test(
                 machine(runner, harness),
                 settings=hypothesis_settings(
-                    max_examples=20,
+                    max_examples=max_examples,
                     stateful_step_count=25,
                     deadline=None,
                     database=None,
@@ -362,6 +493,30 @@ def machine(runner: asyncio.Runner, harness: Harness) -> type[RuleBasedStateMach
         @precondition(has_products)
         @rule(operation=RESTOCK)
         def restock(self, operation: Restock) -> None:
+            self.play(operation)
+
+        def pays(self) -> bool:
+            return harness.stripe is not None and bool(self.model.orders)
+
+        @precondition(pays)
+        @rule(operation=START)
+        def start_payment(self, operation: StartPayment) -> None:
+            self.play(operation)
+
+        @precondition(pays)
+        @rule(operation=SUCCEED)
+        def payment_succeeds(self, operation: PaymentSucceeds) -> None:
+            self.play(operation)
+
+        @precondition(pays)
+        @rule(order=RECENT)
+        def pay_now(self, order: int) -> None:  # the common path: start, then pay at once
+            self.play(StartPayment(order=order))
+            self.play(PaymentSucceeds(order=0, deliveries=1))
+
+        @precondition(pays)
+        @rule(operation=EXPIRE)
+        def expire(self, operation: Expire) -> None:
             self.play(operation)
 
         @invariant()
