@@ -17,6 +17,7 @@ PaymentsMode = Literal["manual", "stripe"]
 STRIPE_API_BASE = "https://api.stripe.com"
 
 MIN_SECRET_LENGTH = 32
+MIN_METRICS_TOKEN_LENGTH = 16
 # ISO 4217 minor-unit exponents that differ from the usual two digits.
 _MINOR_DIGITS = {
     "BHD": 3, "BIF": 0, "CLP": 0, "DJF": 0, "GNF": 0, "IQD": 3, "ISK": 0, "JOD": 3,
@@ -60,6 +61,10 @@ class Settings:
     shutdown_timeout: float = 20.0
     shutdown_drain: float = 0.0
     forwarded_allow_ips: str = "127.0.0.1"
+    metrics_port: int = 0  # 0: no metrics port
+    metrics_token: str = field(default="", repr=False)
+    slow_request_ms: int = 1000  # 0: no slow-request log
+    slow_query_ms: int = 500  # 0: no slow-query log
     webhook_allow_private: bool = False
     webhook_timeout: float = 10.0
     webhook_retry_base: float = 10.0
@@ -179,6 +184,7 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
             _int(environ, "SHUTDOWN_DRAIN", 5 if production else 0, low=0, high=600)
         ),
         forwarded_allow_ips=environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1").strip(),
+        **_observability(environ, port),
         webhook_allow_private=allow_private,
         webhook_timeout=_int(environ, "WEBHOOK_TIMEOUT_MS", 10_000, low=100, high=60_000) / 1000,
         webhook_retry_base=(
@@ -190,6 +196,27 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
         data_dir=Path(environ.get("ORDERLY_DATA_DIR", ".orderly")),
         **payments,
     )
+
+
+def _observability(environ: Mapping[str, str], port: int) -> dict[str, Any]:
+    """METRICS_PORT, METRICS_TOKEN and the slow-operation thresholds."""
+    metrics_port = _int(environ, "METRICS_PORT", 0, low=0, high=65535)
+    if metrics_port and metrics_port == port:
+        raise SettingsError(
+            "METRICS_PORT must differ from PORT: the metrics are never served on the public "
+            "port without METRICS_TOKEN"
+        )
+    token = environ.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < MIN_METRICS_TOKEN_LENGTH:
+        raise SettingsError(
+            f"METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN_LENGTH} random characters"
+        )
+    return {
+        "metrics_port": metrics_port,
+        "metrics_token": token,
+        "slow_request_ms": _int(environ, "SLOW_REQUEST_MS", 1000, low=0, high=3_600_000),
+        "slow_query_ms": _int(environ, "SLOW_QUERY_MS", 500, low=0, high=3_600_000),
+    }
 
 
 def _payments(environ: Mapping[str, str], production: bool) -> dict[str, Any]:

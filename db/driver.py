@@ -20,6 +20,7 @@ unnamed statement for its values on every execution anyway.
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -29,10 +30,12 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.failures import leaves_connection_unusable
+from telemetry.slow import statement_finished
 
 GENERIC = "force_generic_plan"
 CHOSEN_PER_EXECUTION = "auto"
 PLAN_MODE = "orderly_plan_cache_mode"  # the session's mode, in the pooled connection's info
+SLOW_QUERY = "orderly_slow_query"  # SLOW_QUERY_MS in seconds, in the pooled connection's info
 PLAN_MODE_FIXED = "fixed"  # behind PgBouncer: never changed (each statement is planned anew)
 
 
@@ -67,7 +70,9 @@ async def _driver(
             if plan_mode is not None and current not in (plan_mode, PLAN_MODE_FIXED):
                 await driver.execute(f"SET plan_cache_mode = {plan_mode}")
                 pooled.info[PLAN_MODE] = plan_mode
+            started = time.perf_counter()
             yield driver
+            statement_finished(sql, time.perf_counter() - started, pooled.info.get(SLOW_QUERY, 0))
         except BaseException as error:
             if isinstance(error, Exception) and not leaves_connection_unusable(error):
                 raise  # PostgreSQL refused the statement: the connection is in a known state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from sqlalchemy import event
@@ -15,9 +16,11 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from db.driver import CHOSEN_PER_EXECUTION, PLAN_MODE, PLAN_MODE_FIXED
+from db.driver import CHOSEN_PER_EXECUTION, PLAN_MODE, PLAN_MODE_FIXED, SLOW_QUERY
 from db.failures import leaves_connection_unusable
+from db.pool import metered_pool
 from settings import Settings
+from telemetry.slow import statement_finished
 
 # The driver gives up on a statement this long after PostgreSQL should have cancelled it, so a
 # frozen or unreachable server cannot hold a request for longer than that.
@@ -35,7 +38,7 @@ def async_url(database_url: str) -> URL:
 
 
 def create_engine(
-    settings: Settings, database_url: str, *, pool_size: int | None = None
+    settings: Settings, database_url: str, *, pool_size: int | None = None, name: str = "main"
 ) -> AsyncEngine:
     """An engine with bounded pool waits, connects and statements, whose pool never hands out
     a connection that is closed or that a failed statement may have left mid-protocol."""
@@ -55,6 +58,7 @@ def create_engine(
         connect_args.update(PGBOUNCER_CONNECT_ARGS)
     engine = create_async_engine(
         async_url(database_url),
+        poolclass=metered_pool(name),  # its metrics are labelled `name`
         pool_size=pool_size or settings.db_pool_size,
         max_overflow=0,
         pool_timeout=settings.db_pool_timeout,
@@ -70,7 +74,36 @@ def create_engine(
         event.listen(engine.sync_engine.pool, "connect", _no_session_state)
     else:
         event.listen(engine.sync_engine, "before_cursor_execute", _searches_plan_per_execution)
+    if settings.slow_query_ms:
+        _log_slow_statements(engine, settings.slow_query_ms / 1000)
     return engine
+
+
+def _log_slow_statements(engine: AsyncEngine, threshold: float) -> None:
+    """Time every statement, through SQLAlchemy and through `db.driver`, and log those that
+    take `threshold` seconds or more (`telemetry.slow`)."""
+
+    def started(connection: Connection, *args: Any) -> None:
+        connection.info.setdefault(_STARTED, []).append(time.perf_counter())
+
+    def finished(connection: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        elapsed = time.perf_counter() - connection.info[_STARTED].pop()
+        statement_finished(statement, elapsed, threshold)
+
+    def failed(context: ExceptionContext) -> None:
+        if context.connection is not None and context.connection.info.get(_STARTED):
+            context.connection.info[_STARTED].pop()
+
+    def remember(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[SLOW_QUERY] = threshold
+
+    event.listen(engine.sync_engine, "before_cursor_execute", started)
+    event.listen(engine.sync_engine, "after_cursor_execute", finished)
+    event.listen(engine.sync_engine, "handle_error", failed)
+    event.listen(engine.sync_engine.pool, "connect", remember)
+
+
+_STARTED = "orderly_statement_started"
 
 
 # Behind PgBouncer in transaction pooling, each transaction (each statement outside one) may

@@ -29,6 +29,7 @@ from resolvers.accounts import (
     password_problems,
 )
 from settings import Settings
+from telemetry.metrics import LOGINS, outcome_label
 
 A = TypeVar("A")
 B = TypeVar("B")
@@ -116,6 +117,18 @@ async def register(
 
 
 async def login(app: AuthServices, *, email: str, password: str, client: ClientInfo) -> SignedIn:
+    """Check the credentials and open a login session (`_login`), counting the outcome:
+    ok, or the refusal's code (invalid_credentials, rate_limited for the throttle, ...)."""
+    try:
+        signed_in = await _login(app, email=email, password=password, client=client)
+    except Exception as error:
+        LOGINS.labels(outcome_label(error)).inc()
+        raise
+    LOGINS.labels("ok").inc()
+    return signed_in
+
+
+async def _login(app: AuthServices, *, email: str, password: str, client: ClientInfo) -> SignedIn:
     """Check the credentials and open a login session.
 
     Unknown emails and wrong passwords fail identically, each after one Argon2 verification.

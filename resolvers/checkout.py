@@ -15,6 +15,7 @@ from auth.viewer import Viewer
 from db.models import Order
 from domain.codes import ErrorCode
 from domain.errors import BusinessError, Problem
+from telemetry.metrics import CHECKOUTS, outcome_label
 
 MAX_LINES = 100
 MAX_QUANTITY = 1000
@@ -181,8 +182,32 @@ async def place_order(
 
     Raises `BusinessError` with one problem per bad line; the caller's transaction must
     then be rolled back (nothing it did is kept). With an `idempotency_key`, repeating the
-    same items returns the earlier order (`created=False`) and changes nothing.
+    same items returns the earlier order (`created=False`) and changes nothing. Each
+    attempt is counted by outcome (placed, replayed, or the first problem's code).
     """
+    try:
+        placed = await _place_order(
+            db,
+            customer=customer,
+            items=items,
+            idempotency_key=idempotency_key,
+            currency=currency,
+        )
+    except Exception as error:
+        CHECKOUTS.labels(outcome_label(error)).inc()
+        raise
+    CHECKOUTS.labels("placed" if placed.created else "replayed").inc()
+    return placed
+
+
+async def _place_order(
+    db: AsyncSession,
+    *,
+    customer: Viewer,
+    items: Sequence[LineRequest],
+    idempotency_key: str | None,
+    currency: str,
+) -> PlacedOrder:
     merged, problems = merge_lines(items)
     if idempotency_key is not None and (
         not 1 <= len(idempotency_key) <= MAX_KEY_LENGTH or "\x00" in idempotency_key

@@ -21,6 +21,7 @@ from domain.errors import BusinessError, RequestError, Unauthenticated
 from resolvers.auth import current_viewer
 from resolvers.users import require_admin
 from rest.errors import business_problem, request_problem, validation_problem
+from telemetry.slow import operation_var
 from web.cookies import read_access_cookie
 from web.state import AppState
 
@@ -70,6 +71,7 @@ class Operation:
 
     async def __call__(self, request: Request) -> Response:
         state: AppState = request.app.state.orderly
+        operation_var.set(f"{self.method} {self.path}")  # named in the slow-operation logs
         try:
             viewer = await current_viewer(state, read_access_cookie(request, state.settings))
             if self.access != "anyone" and viewer is None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
+import time
 from typing import Any
 
 import orjson
 from cross_web import HTTPException
+from graphql import GraphQLError, OperationDefinitionNode, parse
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.types import Receive, Scope, Send
@@ -23,7 +27,10 @@ from schema.compiled.runner import CompiledReads
 from schema.context import Context
 from schema.errors_format import format_error, is_unavailable
 from schema.graphiql import PAGE as GRAPHIQL_PAGE
+from schema.limits import MAX_TOKENS
 from schema.loaders import Loaders
+from telemetry.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, operation_label
+from telemetry.slow import operation_var
 from web.cookies import read_access_cookie
 from web.failures import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, log_unavailable
 from web.problems import problem_response
@@ -56,8 +63,15 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        started = time.perf_counter()
+        path, outcome = "executor", "error"
         try:
-            response = await self._compiled(request) or await self.run(request)
+            response = await self._compiled(request)
+            if response is not None:
+                path = "compiled"
+            else:
+                response = await self.run(request)
+            outcome = _outcome(request, response)
         except HTTPException as error:
             response = _http_error(request, error)
         except Exception as error:
@@ -65,7 +79,25 @@ class GraphQLView(GraphQL[Context, None]):
                 raise
             log_unavailable(error)
             response = _unavailable()
+            outcome = "unavailable"
+        finally:
+            await self._observe(request, path, outcome, time.perf_counter() - started)
         await response(scope, receive, send)
+
+    async def _observe(self, request: Request, path: str, outcome: str, seconds: float) -> None:
+        """Count the operation under its (folded) name and type; the IDE's page is none."""
+        payload = getattr(request.state, "graphql_payload", None)
+        if payload is None and path == "executor":
+            with contextlib.suppress(Exception):  # a body that cannot be read: no operation
+                payload = await self._payload(request)
+        if payload is None:
+            if request.method == "GET":
+                return
+            payload = {}
+        name = payload.get("operationName")
+        kind = "query" if path == "compiled" else operation_type(payload.get("query"), name)
+        GRAPHQL_OPERATIONS.labels(operation_label(name), kind, path, outcome).inc()
+        GRAPHQL_DURATION.labels(kind, path).observe(seconds)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
@@ -77,6 +109,8 @@ class GraphQLView(GraphQL[Context, None]):
         payload = await self._payload(request)
         if payload is None:
             return None
+        request.state.graphql_payload = payload
+        operation_var.set(operation_label(payload.get("operationName")))
         body = await self.compiled.answer(payload, await self._viewer(request))
         return None if body is None else Response(body, media_type="application/json")
 
@@ -128,6 +162,12 @@ class GraphQLView(GraphQL[Context, None]):
         assert isinstance(request, Request)  # noqa: S101 - subscriptions are not served
         assert isinstance(response, Response)  # noqa: S101
         request.state.sub_response = response
+        if not hasattr(request.state, "graphql_payload"):  # the executor alone (compiler off)
+            with contextlib.suppress(Exception):
+                payload = await self._payload(request)
+                request.state.graphql_payload = payload
+                if payload is not None:
+                    operation_var.set(operation_label(payload.get("operationName")))
         viewer = await self._viewer(request)
         return Context(
             request=request,
@@ -141,6 +181,7 @@ class GraphQLView(GraphQL[Context, None]):
         self, request: Request, result: ExecutionResult
     ) -> GraphQLHTTPResponse:
         data: dict[str, Any] = {"data": result.data}
+        request.state.graphql_errors = bool(result.errors)
         if result.errors:
             suggestions = not self.state.settings.is_production
             data["errors"] = [format_error(e, suggestions=suggestions) for e in result.errors]
@@ -151,6 +192,35 @@ class GraphQLView(GraphQL[Context, None]):
         if result.extensions:
             data["extensions"] = result.extensions
         return data  # type: ignore[return-value]
+
+
+def _outcome(request: Request, response: Response) -> str:
+    """ok, error (an error in the response, or a refused request) or unavailable (503)."""
+    if response.status_code == 503:
+        return "unavailable"
+    if response.status_code >= 400 or getattr(request.state, "graphql_errors", False):
+        return "error"
+    return "ok"
+
+
+@functools.lru_cache(maxsize=512)
+def operation_type(query: object, operation_name: object) -> str:
+    """query, mutation or subscription: the type of the operation a document runs
+    (`unknown` for a document that does not parse or has no such operation). Cached, as
+    clients send the same documents again and again."""
+    if not isinstance(query, str):
+        return "unknown"
+    try:
+        document = parse(query, max_tokens=MAX_TOKENS)
+    except GraphQLError:
+        return "unknown"
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    for operation in operations:
+        if operation_name is None and len(operations) == 1:
+            return operation.operation.value
+        if operation.name is not None and operation.name.value == operation_name:
+            return operation.operation.value
+    return "unknown"
 
 
 def _unavailable() -> Response:

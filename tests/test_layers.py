@@ -17,17 +17,28 @@ ROOT = Path(__file__).resolve().parents[1]
 MAY_IMPORT: dict[str, set[str]] = {
     "settings": set(),
     "domain": set(),
-    "db": {"domain", "settings"},
-    "auth": {"domain", "db", "settings"},
-    "resolvers": {"domain", "db", "auth", "settings"},
-    "web": {"domain", "db", "auth", "resolvers", "settings"},
-    "schema": {"domain", "db", "auth", "resolvers", "web", "settings"},
-    "rest": {"domain", "db", "auth", "resolvers", "web", "settings"},
-    "migrations": {"domain", "db", "settings"},
-    "server": {"domain", "db", "auth", "resolvers", "web", "schema", "rest", "settings"},
+    "telemetry": {"settings"},
+    "db": {"domain", "settings", "telemetry"},
+    "auth": {"domain", "db", "settings", "telemetry"},
+    "resolvers": {"domain", "db", "auth", "settings", "telemetry"},
+    "web": {"domain", "db", "auth", "resolvers", "settings", "telemetry"},
+    "schema": {"domain", "db", "auth", "resolvers", "web", "settings", "telemetry"},
+    "rest": {"domain", "db", "auth", "resolvers", "web", "settings", "telemetry"},
+    "migrations": {"domain", "db", "settings", "telemetry"},
+    "server": {
+        "domain",
+        "db",
+        "auth",
+        "resolvers",
+        "web",
+        "schema",
+        "rest",
+        "settings",
+        "telemetry",
+    },
 }
 FRAMEWORKS = {"strawberry", "graphql", "starlette", "uvicorn", "httpx", "pydantic"}
-FRAMEWORK_FREE = {"settings", "domain", "db", "auth", "resolvers"}
+FRAMEWORK_FREE = {"settings", "domain", "telemetry", "db", "auth", "resolvers"}
 
 
 def _modules(layer: str) -> list[Path]:

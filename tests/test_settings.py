@@ -178,3 +178,25 @@ def test_without_a_direct_url_session_work_uses_the_database_url() -> None:
     settings = load_settings({"DATABASE_URL": "postgresql://x/y"}, secret_key=STRONG)
     assert settings.db_pgbouncer is False
     assert settings.direct_database_url == "postgresql://x/y"
+
+
+def test_metrics_and_slow_logs_settings() -> None:
+    defaults = load_settings({}, secret_key=STRONG)
+    assert (defaults.metrics_port, defaults.metrics_token) == (0, "")
+    assert (defaults.slow_request_ms, defaults.slow_query_ms) == (1000, 500)
+    settings = load_settings(
+        {"METRICS_PORT": "9100", "METRICS_TOKEN": "t" * 16, "SLOW_QUERY_MS": "0"},
+        secret_key=STRONG,
+    )
+    assert (settings.metrics_port, settings.metrics_token, settings.slow_query_ms) == (
+        9100,
+        "t" * 16,
+        0,
+    )
+    assert "t" * 16 not in repr(settings)
+    with pytest.raises(SettingsError, match="METRICS_PORT must differ from PORT"):
+        load_settings({"METRICS_PORT": "8000"}, secret_key=STRONG)
+    with pytest.raises(SettingsError, match="METRICS_TOKEN is too short"):
+        load_settings({"METRICS_TOKEN": "short"}, secret_key=STRONG)
+    with pytest.raises(SettingsError, match="SLOW_REQUEST_MS must be between"):
+        load_settings({"SLOW_REQUEST_MS": "-1"}, secret_key=STRONG)

@@ -10,7 +10,9 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from telemetry.slow import request_finished
 from web.logs import request_id_var
+from web.metrics import observe_request, route_label
 from web.problems import problem_response
 
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -20,8 +22,9 @@ access_log = logging.getLogger("orderly.access")
 class RequestIdMiddleware:
     """Adopt a well-formed incoming `X-Request-ID` (or make one), echo it, log the request."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, slow_request_ms: int = 0) -> None:
         self.app = app
+        self.slow_request = slow_request_ms / 1000
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -47,6 +50,11 @@ class RequestIdMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
+            observe_request(scope, status, elapsed)
+            request_finished(
+                scope["method"], route_label(scope), status, elapsed, self.slow_request
+            )
             access_log.info(
                 "%s %s %d %.1fms",
                 scope["method"],

@@ -26,6 +26,8 @@ from multiprocessing.process import BaseProcess
 from types import FrameType
 from typing import Any
 
+from telemetry.metrics import forget_worker
+
 log = logging.getLogger("orderly.supervisor")
 FIRST_PAUSE = 0.5
 LONGEST_PAUSE = 10.0
@@ -71,15 +73,24 @@ def _worker(
     serve(uvicorn.Config(**options), drain=drain, sockets=[sock], on_serving=report_serving)
 
 
-def supervise(host: str, port: int, workers: int, options: dict[str, Any], *, drain: float) -> None:
+def supervise(
+    host: str,
+    port: int,
+    workers: int,
+    options: dict[str, Any],
+    *,
+    drain: float,
+    metrics_dir: str | None = None,
+) -> None:
     """Run `workers` processes until SIGINT or SIGTERM, restarting any that die.
 
     A stop signal is passed on to the workers as SIGTERM (each drains for `drain` seconds,
     then shuts down gracefully), again for every further signal. The handler stays installed
     afterwards, so a late signal changes nothing. Raises WorkerStartupError, once the
-    workers have stopped, when they keep dying before they serve.
+    workers have stopped, when they keep dying before they serve. With `metrics_dir`, the
+    live gauges of a worker that died are dropped from the metrics.
     """
-    _Supervisor(host, port, workers, options, drain).run()
+    _Supervisor(host, port, workers, options, drain, metrics_dir).run()
 
 
 @dataclass(slots=True)
@@ -96,7 +107,13 @@ class _Slot:
 
 class _Supervisor:
     def __init__(
-        self, host: str, port: int, workers: int, options: dict[str, Any], drain: float
+        self,
+        host: str,
+        port: int,
+        workers: int,
+        options: dict[str, Any],
+        drain: float,
+        metrics_dir: str | None = None,
     ) -> None:
         self._context = multiprocessing.get_context("spawn")
         self._worker_args = (host, port, options, drain)
@@ -104,6 +121,7 @@ class _Supervisor:
         self._slots = [_Slot() for _ in range(workers)]
         self._stopping = False
         self._told: set[int] = set()
+        self._metrics_dir = metrics_dir
 
     def run(self) -> None:
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -183,6 +201,8 @@ class _Supervisor:
         process.join()
         exit_status, pid = _describe(process.exitcode), process.pid
         process.close()
+        if self._metrics_dir is not None and pid is not None:
+            forget_worker(pid, self._metrics_dir)
         if served_at is not None and now - served_at >= STEADY_AFTER:
             slot.deaths = 0
         slot.deaths += 1

@@ -31,6 +31,7 @@ from schema.compiled.build import Builder, Fallback
 from schema.compiled.plan import Plan, Unsupported, plan_operation
 from schema.limits import MAX_TOKENS
 from settings import Settings
+from telemetry.metrics import COMPILED_FALLBACKS
 from web.state import AppState
 
 log = logging.getLogger("orderly.compiled")
@@ -159,6 +160,7 @@ class CompiledReads:
     def _fall_back(self, reason: str) -> bytes | None:
         """Count and log why the standard executor answers; None, for it to do so."""
         self.fallbacks[reason] += 1
+        COMPILED_FALLBACKS.labels(reason[:80]).inc()
         log.debug("standard executor: %s", reason)
         return None
 

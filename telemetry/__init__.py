@@ -1,0 +1,1 @@
+"""Metrics (and, where configured, traces and slow-operation logs) of every layer."""

@@ -1,0 +1,101 @@
+"""/metrics of a real server with two workers: one set of values for the host, whichever
+process answers the scrape, and a worker's counts outlive it."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.database import recreate_database
+from tests.live_server import SECRET, Server, free_port
+from tests.web.test_metrics import TOKEN, value
+
+pytestmark = pytest.mark.slow
+REQUESTS = 40
+ROUTE = {"route": "/api/products", "method": "GET", "status": "200"}
+
+
+@pytest.fixture
+def server(tmp_path: Path, admin_database_url: str) -> Iterator[tuple[Server, int]]:
+    url = recreate_database(admin_database_url, "orderly_metrics")
+    metrics_port = free_port()
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "WORKERS": "2",
+        "METRICS_PORT": str(metrics_port),
+        "METRICS_TOKEN": TOKEN,
+    }
+    running = Server(tmp_path, env)
+    try:
+        running.wait_ready()
+        _until(lambda: len(running.serving_workers()) == 2, "two workers serving")
+        yield running, metrics_port
+    finally:
+        running.kill()
+
+
+def _until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {what}")
+        time.sleep(0.1)
+
+
+def _port_scrape(port: int) -> str:
+    response = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5)
+    assert response.status_code == 200
+    return response.text
+
+
+def _token_scrape(server: Server) -> str:
+    # A new connection each time: the kernel spreads them over both workers.
+    response = httpx.get(
+        server.url + "/metrics", headers={"authorization": f"Bearer {TOKEN}"}, timeout=5
+    )
+    assert response.status_code == 200
+    return response.text
+
+
+def test_the_host_counts_every_workers_requests(server: tuple[Server, int]) -> None:
+    running, metrics_port = server
+    for _ in range(REQUESTS):
+        assert httpx.get(running.url + "/api/products", timeout=5).status_code == 200
+    workers = {w.pid for w in running.serving_workers()}
+
+    scrapes = [_port_scrape(metrics_port)] + [_token_scrape(running) for _ in range(6)]
+    assert {value(text, "orderly_http_requests_total", **ROUTE) for text in scrapes} == {REQUESTS}
+    memory = re.findall(r'orderly_process_resident_memory_bytes\{pid="(\d+)"\}', scrapes[0])
+    pids = {int(pid) for pid in memory}
+    assert pids == workers
+
+    # A worker killed outright: its requests stay counted, its live gauges go.
+    dead = min(workers)
+    os.kill(dead, signal.SIGKILL)
+    _until(
+        lambda: len(running.serving_workers()) == 2 and dead not in _pids(running),
+        "the worker replaced",
+    )
+    after = _port_scrape(metrics_port)
+    assert value(after, "orderly_http_requests_total", **ROUTE) == REQUESTS
+    assert f'pid="{dead}"' not in after
+
+
+def _pids(server: Server) -> set[int]:
+    return {w.pid for w in server.serving_workers()}
+
+
+def test_the_api_port_serves_metrics_only_with_the_token(server: tuple[Server, int]) -> None:
+    running, _ = server
+    for headers in ({}, {"authorization": "Bearer not-the-token-at-all"}):
+        refused = httpx.get(running.url + "/metrics", headers=headers, timeout=5)
+        assert refused.status_code == 401
+        assert "orderly_" not in refused.text
