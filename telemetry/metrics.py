@@ -125,23 +125,31 @@ WORKER_START = Gauge(
 )
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_operation_names: set[str] = set()
 
 
-def operation_label(name: object) -> str:
-    """The label of a GraphQL operation name: the name itself for the first
-    MAX_OPERATION_NAMES valid names this worker sees, "anonymous" when there is none, and
-    "other" for anything else (so no client can grow the label set)."""
-    if name is None or name == "":
-        return ANONYMOUS
-    if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
-        return OTHER
-    if name in _operation_names:
+class OperationNames:
+    """The GraphQL operation names a worker keeps as label values: the first `limit` valid
+    names it sees, "anonymous" when there is none, and "other" for anything else (so no
+    client can grow the label set)."""
+
+    def __init__(self, limit: int = MAX_OPERATION_NAMES) -> None:
+        self.limit = limit
+        self._kept: set[str] = set()
+
+    def label(self, name: object) -> str:
+        if name is None or name == "":
+            return ANONYMOUS
+        if not isinstance(name, str) or not _IDENTIFIER.fullmatch(name):
+            return OTHER
+        if name in self._kept:
+            return name
+        if len(self._kept) >= self.limit:
+            return OTHER
+        self._kept.add(name)
         return name
-    if len(_operation_names) >= MAX_OPERATION_NAMES:
-        return OTHER
-    _operation_names.add(name)
-    return name
+
+
+operation_label = OperationNames().label
 
 
 def outcome_label(error: BaseException | None) -> str:

@@ -12,7 +12,7 @@ from starlette.applications import Starlette
 from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
-from telemetry.metrics import ANONYMOUS, MAX_OPERATION_NAMES, OTHER, operation_label
+from telemetry.metrics import ANONYMOUS, OTHER, OperationNames
 from tests.conftest import BASE_URL
 from tests.helpers import gql, login, new_client, register, register_admin
 from web.state import AppState
@@ -134,9 +134,8 @@ async def test_fallbacks_logins_and_checkouts_are_counted(
 
 
 def test_operation_names_are_bounded() -> None:
-    assert operation_label(None) == operation_label("") == ANONYMOUS
-    assert operation_label("not a name") == operation_label(7) == OTHER
-    assert operation_label("x" * 65) == OTHER
-    names = [operation_label(f"Generated{i}") for i in range(MAX_OPERATION_NAMES + 5)]
-    assert names[-1] == OTHER
-    assert len(set(names)) <= MAX_OPERATION_NAMES + 1
+    names = OperationNames(limit=3)
+    assert names.label(None) == names.label("") == ANONYMOUS
+    assert names.label("not a name") == names.label(7) == names.label("x" * 65) == OTHER
+    assert [names.label(f"Op{i}") for i in range(5)] == ["Op0", "Op1", "Op2", OTHER, OTHER]
+    assert names.label("Op1") == "Op1"  # a kept name stays kept
