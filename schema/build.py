@@ -66,9 +66,12 @@ def build_schema(settings: Settings) -> strawberry.Schema:
     ]
     if not settings.introspection:
         extensions.append(DisableIntrospection)
+    from schema.live import Subscription  # it needs the whole schema's types
+
     return OrderlySchema(
         query=Query,
         mutation=Mutation,
+        subscription=Subscription,
         extensions=extensions,
         execution_context_class=InputCheckingExecutor,
         config=StrawberryConfig(scalar_map={Decimal: DECIMAL, datetime: DATE_TIME}),

@@ -9,6 +9,7 @@ from starlette.responses import Response
 
 from auth.viewer import Viewer
 from resolvers.auth import ClientInfo
+from resolvers.live import LiveConnection
 from schema.loaders import Loaders
 from web.client import client_info
 from web.state import AppState
@@ -21,6 +22,7 @@ class Context:
     app: AppState
     viewer: Viewer | None
     loaders: Loaders
+    live: LiveConnection | None = None  # the WebSocket connection of a subscription
 
     @property
     def client(self) -> ClientInfo:

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from auth.passwords import Passwords
 from auth.viewer import Viewer
+from resolvers.live import OrderFeed
 from resolvers.payment_provider import PaymentProvider
 from settings import Settings
 
@@ -32,10 +33,13 @@ class AppState:
     passwords: Passwords
     documents: DocumentReader | None = None  # set once the GraphQL schema is built
     payments: PaymentProvider | None = None  # None: payments are manual (PAYMENTS=manual)
+    live: OrderFeed | None = None  # live updates: set with the WebSocket endpoint
     shutting_down: bool = field(default=False)
 
     async def close(self) -> None:
         """Close every database connection this process holds."""
+        if self.live is not None:
+            await self.live.stop()
         await self.engine.dispose()
         await self.probe.dispose()
         if self.payments is not None:

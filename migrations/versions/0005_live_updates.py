@@ -12,6 +12,10 @@ is announced, in the transaction that makes it:
   the dispatchers deliver it after the commit, and a rolled-back change leaves none);
 - `NOTIFY orderly_order_updated` with the order, its customer and the event, which
   PostgreSQL delivers to the listening workers on commit only.
+
+Two more triggers tell the workers when a user's live subscriptions must end:
+`NOTIFY orderly_session_ended` when a login session is revoked or removed (logout, password
+change) and when a user's role or password changes.
 """
 
 from collections.abc import Sequence
@@ -48,6 +52,36 @@ BEGIN
 END
 $$
 """
+
+
+_SESSION_ENDED = """
+CREATE FUNCTION orderly_session_ended() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'users' THEN
+        PERFORM pg_notify('orderly_session_ended', json_build_object('user', NEW.id)::text);
+    ELSE
+        PERFORM pg_notify(
+            'orderly_session_ended',
+            json_build_object('user', OLD.user_id, 'session', OLD.id)::text
+        );
+    END IF;
+    RETURN NULL;
+END
+$$
+"""
+
+_SESSION_TRIGGERS = (
+    "CREATE TRIGGER login_sessions_revoked AFTER UPDATE OF revoked_at ON login_sessions"
+    " FOR EACH ROW WHEN (OLD.revoked_at IS NULL AND NEW.revoked_at IS NOT NULL)"
+    " EXECUTE FUNCTION orderly_session_ended()",
+    "CREATE TRIGGER login_sessions_removed AFTER DELETE ON login_sessions"
+    " FOR EACH ROW EXECUTE FUNCTION orderly_session_ended()",
+    "CREATE TRIGGER users_access_changed AFTER UPDATE OF role, password_hash ON users"
+    " FOR EACH ROW WHEN (OLD.role IS DISTINCT FROM NEW.role"
+    " OR OLD.password_hash IS DISTINCT FROM NEW.password_hash)"
+    " EXECUTE FUNCTION orderly_session_ended()",
+)
 
 
 def upgrade() -> None:
@@ -159,9 +193,16 @@ def upgrade() -> None:
         "CREATE TRIGGER order_events_publish AFTER INSERT ON order_events"
         " FOR EACH ROW EXECUTE FUNCTION orderly_publish_order_event()"
     )
+    op.execute(_SESSION_ENDED)
+    for statement in _SESSION_TRIGGERS:
+        op.execute(statement)
 
 
 def downgrade() -> None:
+    op.execute("DROP TRIGGER users_access_changed ON users")
+    op.execute("DROP TRIGGER login_sessions_removed ON login_sessions")
+    op.execute("DROP TRIGGER login_sessions_revoked ON login_sessions")
+    op.execute("DROP FUNCTION orderly_session_ended()")
     op.execute("DROP TRIGGER order_events_publish ON order_events")
     op.execute("DROP FUNCTION orderly_publish_order_event()")
     op.drop_index(

@@ -1,0 +1,25 @@
+"""Fixtures of the subscription suite."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+import pytest
+
+from tests.live.support import Live, User, user
+
+MakeUser = Callable[..., Awaitable[User]]
+
+
+@pytest.fixture
+async def users(live: Live) -> AsyncIterator[MakeUser]:
+    """Makes signed-in users of the live server; their clients close after the test."""
+    async with contextlib.AsyncExitStack() as stack:
+
+        async def make(*, admin: bool = False) -> User:
+            made = await user(live, admin=admin)
+            stack.push_async_callback(made.http.aclose)
+            return made
+
+        yield make
