@@ -33,16 +33,18 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from auth.passwords import Passwords
 from db import migrate
 from db.embedded import embedded_url, start_embedded
 from db.engine import create_engine, create_read_session_factory, create_session_factory
 from resolvers.payment_provider import provider_from_settings
+from resolvers.webhook_dispatch import run_dispatcher
 from rest.docs import docs_routes
 from rest.routes import rest_routes
 from schema.graphiql import graphiql_routes
+from schema.live import LiveEndpoint
 from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
 from web.cors import CorsMiddleware
@@ -51,6 +53,7 @@ from web.draining import serve
 from web.failures import FailureMiddleware
 from web.health import healthz, readyz
 from web.logs import configure_logging
+from web.metrics import metrics, sample_process_regularly
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from web.problems import routing_problem
 from web.security_headers import SecurityHeadersMiddleware
@@ -72,7 +75,7 @@ def create_app(
     state = AppState(
         settings=settings,
         engine=engine,
-        probe=create_engine(settings, database_url, pool_size=1),
+        probe=create_engine(settings, database_url, pool_size=1, name="probe"),
         sessions=create_session_factory(engine),
         reads=create_read_session_factory(engine),
         passwords=passwords or Passwords(),
@@ -83,10 +86,15 @@ def create_app(
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         _mark_shutdown_on_signal(state)
         housekeeping = asyncio.create_task(_housekeeping(state))
+        sampler = asyncio.create_task(sample_process_regularly())
         expiry = _expiry_sweeper(state)
+        # Every worker sends due webhook deliveries; they claim rows, never the same one.
+        dispatcher = asyncio.create_task(run_dispatcher(state.sessions, settings, None))
         yield
         state.shutting_down = True
         housekeeping.cancel()
+        sampler.cancel()
+        dispatcher.cancel()
         if expiry is not None:
             expiry.cancel()
         await state.close()
@@ -95,7 +103,10 @@ def create_app(
     routes = [
         Route("/healthz", healthz, methods=["GET"]),
         Route("/readyz", readyz, methods=["GET"]),
+        # Only for a scraper holding METRICS_TOKEN; METRICS_PORT serves them without one.
+        *([Route("/metrics", metrics, methods=["GET"])] if settings.metrics_token else []),
         Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", LiveEndpoint(graphql.schema, state)),  # subscriptions
         # Outside PRIVATE_PREFIXES: no cookies, no cross-site rule; Stripe's signature instead.
         Route("/webhooks/stripe", stripe_webhook, methods=["POST"]),
         *rest_routes(),
@@ -105,7 +116,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestIdMiddleware),
+            Middleware(RequestIdMiddleware, slow_request_ms=settings.slow_request_ms),
             Middleware(SecurityHeadersMiddleware, private_prefixes=PRIVATE_PREFIXES),
             Middleware(
                 CorsMiddleware, allowed_origins=settings.allowed_origins, prefixes=PRIVATE_PREFIXES
@@ -297,9 +308,17 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         "h11_max_incomplete_event_size": settings.max_header_bytes,
     }
     drain = settings.shutdown_drain
+    metrics_dir = _serve_metrics(settings)
     try:
         if settings.workers > 1:
-            supervise(settings.host, settings.port, settings.workers, options, drain=drain)
+            supervise(
+                settings.host,
+                settings.port,
+                settings.workers,
+                options,
+                drain=drain,
+                metrics_dir=metrics_dir,
+            )
         elif not serve(uvicorn.Config(**options), drain=drain):
             return 1
     except WorkerStartupError as error:
@@ -309,6 +328,36 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
         _ignore_stop_signals()
     log.info("stopped")
     return 0
+
+
+def _serve_metrics(settings: Settings) -> str | None:
+    """With metrics on (METRICS_PORT or METRICS_TOKEN) and several workers, the directory
+    where the workers write their values (PROMETHEUS_MULTIPROC_DIR, or a temporary one
+    removed at exit), emptied now. With METRICS_PORT, serve them there from this process."""
+    import atexit
+    import shutil
+    import tempfile
+
+    from prometheus_client import REGISTRY, start_http_server
+
+    from telemetry.metrics import gathering_registry, prepare_directory
+
+    if not (settings.metrics_port or settings.metrics_token):
+        return None
+    folder: str | None = None
+    if settings.workers > 1:
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR") or tempfile.mkdtemp(
+            prefix="orderly-metrics-"
+        )
+        if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+            atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        prepare_directory(Path(folder))
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = folder  # read by the workers as they start
+    if settings.metrics_port:
+        registry = gathering_registry(folder) if folder else REGISTRY
+        start_http_server(settings.metrics_port, addr=settings.host, registry=registry)
+        log.info("metrics on http://%s:%d/metrics", settings.host, settings.metrics_port)
+    return folder
 
 
 def _ignore_stop_signals() -> None:
