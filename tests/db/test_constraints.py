@@ -17,6 +17,8 @@ from db.models import (
     Order,
     OrderEvent,
     OrderItem,
+    Payment,
+    PaymentProviderEvent,
     Product,
     RefreshToken,
     User,
@@ -164,6 +166,27 @@ def _event(**overrides: Any) -> Builder:
     return build
 
 
+def _payment(**overrides: Any) -> Builder:
+    async def build(s: AsyncSession) -> None:
+        order = await _order(s)
+        values: dict[str, Any] = {
+            "order_id": order, "provider": "stripe", "provider_reference": "pi_1",
+            "client_secret": "pi_1_secret", "status": "REQUIRES_PAYMENT", "amount_minor": 100,
+            "currency": "USD", **overrides,
+        }  # fmt: skip
+        await s.execute(insert(Payment).values(**values))
+
+    return build
+
+
+async def _bad_provider_event(s: AsyncSession) -> None:
+    await s.execute(
+        insert(PaymentProviderEvent).values(
+            provider="paypal", event_id="evt_1", type="x", outcome="x"
+        )
+    )
+
+
 async def _bad_failures(s: AsyncSession) -> None:
     await s.execute(insert(LoginThrottle).values(bucket="ip:1", window_start=FUTURE, failures=-1))
 
@@ -195,6 +218,13 @@ CASES: dict[str, Builder] = {
     "ck_order_events_moves": _event(from_status="PAID", to_status="PAID"),
     "ck_order_events_note_length": _event(note="n" * 1001),
     "ck_login_throttle_failures_not_negative": _bad_failures,
+    "ck_payments_status": _payment(status="PAID"),
+    "ck_payments_provider": _payment(provider="paypal"),
+    "ck_payments_amount_not_negative": _payment(amount_minor=-1),
+    "ck_payments_refunded_range": _payment(refunded_minor=101),
+    "ck_payments_currency_code": _payment(currency="usd"),
+    "ck_payments_failure_message_length": _payment(failure_message="m" * 1001),
+    "ck_payment_provider_events_provider": _bad_provider_event,
 }
 
 
