@@ -47,6 +47,7 @@ from schema.graphiql import graphiql_routes
 from schema.live import LiveEndpoint
 from schema.view import GraphQLView
 from settings import Settings, SettingsError, load_settings
+from telemetry import tracing
 from web.cors import CorsMiddleware
 from web.cross_site import CrossSiteMiddleware
 from web.draining import serve
@@ -71,6 +72,7 @@ def create_app(
     settings: Settings, *, database_url: str, passwords: Passwords | None = None
 ) -> Starlette:
     """The ASGI application for `settings`, talking to the database at `database_url`."""
+    traces = tracing.configure(settings)  # before the engines, whose statements it traces
     engine = create_engine(settings, database_url)
     state = AppState(
         settings=settings,
@@ -98,6 +100,7 @@ def create_app(
         if expiry is not None:
             expiry.cancel()
         await state.close()
+        tracing.shutdown()
 
     graphql = GraphQLView(state)
     routes = [
@@ -116,6 +119,7 @@ def create_app(
     app = Starlette(
         routes=routes,
         middleware=[
+            *_tracing_middleware(traces),
             Middleware(RequestIdMiddleware, slow_request_ms=settings.slow_request_ms),
             Middleware(SecurityHeadersMiddleware, private_prefixes=PRIVATE_PREFIXES),
             Middleware(
@@ -135,6 +139,14 @@ def create_app(
     )
     app.state.orderly = state
     return app
+
+
+def _tracing_middleware(provider: Any) -> list[Middleware]:
+    """With tracing on, a span for each HTTP request, around everything else."""
+    if provider is None:
+        return []
+    middleware, options = tracing.asgi_middleware(provider)
+    return [Middleware(middleware, **options)]
 
 
 HOUSEKEEPING_INTERVAL = 600.0
