@@ -65,6 +65,8 @@ class Settings:
     metrics_token: str = field(default="", repr=False)
     slow_request_ms: int = 1000  # 0: no slow-request log
     slow_query_ms: int = 500  # 0: no slow-query log
+    otel_endpoint: str = ""  # OTLP/HTTP collector; "": no tracing
+    otel_service: str = "orderly"
     webhook_allow_private: bool = False
     webhook_timeout: float = 10.0
     webhook_retry_base: float = 10.0
@@ -199,7 +201,7 @@ def load_settings(environ: Mapping[str, str], *, secret_key: str | None = None) 
 
 
 def _observability(environ: Mapping[str, str], port: int) -> dict[str, Any]:
-    """METRICS_PORT, METRICS_TOKEN and the slow-operation thresholds."""
+    """METRICS_PORT, METRICS_TOKEN, the slow-operation thresholds and tracing."""
     metrics_port = _int(environ, "METRICS_PORT", 0, low=0, high=65535)
     if metrics_port and metrics_port == port:
         raise SettingsError(
@@ -211,7 +213,14 @@ def _observability(environ: Mapping[str, str], port: int) -> dict[str, Any]:
         raise SettingsError(
             f"METRICS_TOKEN is too short: use at least {MIN_METRICS_TOKEN_LENGTH} random characters"
         )
+    otel_endpoint = environ.get("OTEL_EXPORTER_OTLP_ENDPOINT", "").strip()
+    if otel_endpoint and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", otel_endpoint):
+        raise SettingsError(
+            "OTEL_EXPORTER_OTLP_ENDPOINT must be an http(s) URL such as http://collector:4318"
+        )
     return {
+        "otel_endpoint": otel_endpoint,
+        "otel_service": environ.get("OTEL_SERVICE_NAME", "").strip() or "orderly",
         "metrics_port": metrics_port,
         "metrics_token": token,
         "slow_request_ms": _int(environ, "SLOW_REQUEST_MS", 1000, low=0, high=3_600_000),

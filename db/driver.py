@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from db.failures import leaves_connection_unusable
 from telemetry.slow import statement_finished
+from telemetry.tracing import end_span, start_span
 
 GENERIC = "force_generic_plan"
 CHOSEN_PER_EXECUTION = "auto"
@@ -70,8 +71,11 @@ async def _driver(
             if plan_mode is not None and current not in (plan_mode, PLAN_MODE_FIXED):
                 await driver.execute(f"SET plan_cache_mode = {plan_mode}")
                 pooled.info[PLAN_MODE] = plan_mode
-            started = time.perf_counter()
-            yield driver
+            started, traced = time.perf_counter(), start_span("sql", **{"db.statement": sql})
+            try:
+                yield driver
+            finally:
+                end_span(traced)
             statement_finished(sql, time.perf_counter() - started, pooled.info.get(SLOW_QUERY, 0))
         except BaseException as error:
             if isinstance(error, Exception) and not leaves_connection_unusable(error):

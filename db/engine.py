@@ -21,6 +21,7 @@ from db.failures import leaves_connection_unusable
 from db.pool import metered_pool
 from settings import Settings
 from telemetry.slow import statement_finished
+from telemetry.tracing import end_span, start_span
 
 # The driver gives up on a statement this long after PostgreSQL should have cancelled it, so a
 # frozen or unreachable server cannot hold a request for longer than that.
@@ -74,25 +75,27 @@ def create_engine(
         event.listen(engine.sync_engine.pool, "connect", _no_session_state)
     else:
         event.listen(engine.sync_engine, "before_cursor_execute", _searches_plan_per_execution)
-    if settings.slow_query_ms:
-        _log_slow_statements(engine, settings.slow_query_ms / 1000)
+    if settings.slow_query_ms or settings.otel_endpoint:
+        _observe_statements(engine, settings.slow_query_ms / 1000)
     return engine
 
 
-def _log_slow_statements(engine: AsyncEngine, threshold: float) -> None:
+def _observe_statements(engine: AsyncEngine, threshold: float) -> None:
     """Time every statement, through SQLAlchemy and through `db.driver`, and log those that
-    take `threshold` seconds or more (`telemetry.slow`)."""
+    take `threshold` seconds or more (`telemetry.slow`); with tracing on, a span for each."""
 
-    def started(connection: Connection, *args: Any) -> None:
-        connection.info.setdefault(_STARTED, []).append(time.perf_counter())
+    def started(connection: Connection, cursor: Any, statement: str, *args: Any) -> None:
+        traced = start_span("sql", **{"db.statement": statement})
+        connection.info.setdefault(_STARTED, []).append((time.perf_counter(), traced))
 
     def finished(connection: Connection, cursor: Any, statement: str, *args: Any) -> None:
-        elapsed = time.perf_counter() - connection.info[_STARTED].pop()
-        statement_finished(statement, elapsed, threshold)
+        began, traced = connection.info[_STARTED].pop()
+        end_span(traced)
+        statement_finished(statement, time.perf_counter() - began, threshold)
 
     def failed(context: ExceptionContext) -> None:
         if context.connection is not None and context.connection.info.get(_STARTED):
-            context.connection.info[_STARTED].pop()
+            end_span(context.connection.info[_STARTED].pop()[1])
 
     def remember(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
         record.info[SLOW_QUERY] = threshold

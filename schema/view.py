@@ -29,6 +29,7 @@ from schema.errors_format import format_error, is_unavailable
 from schema.graphiql import PAGE as GRAPHIQL_PAGE
 from schema.limits import MAX_TOKENS
 from schema.loaders import Loaders
+from telemetry import tracing
 from telemetry.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, operation_label
 from telemetry.slow import operation_var
 from web.cookies import read_access_cookie
@@ -63,6 +64,11 @@ class GraphQLView(GraphQL[Context, None]):
             await super().__call__(scope, receive, send)
             return
         request = Request(scope=scope, receive=receive)
+        with tracing.span("graphql") as traced:
+            response = await self._answer(request, traced)
+        await response(scope, receive, send)
+
+    async def _answer(self, request: Request, traced: Any) -> Response:
         started = time.perf_counter()
         path, outcome = "executor", "error"
         try:
@@ -81,10 +87,12 @@ class GraphQLView(GraphQL[Context, None]):
             response = _unavailable()
             outcome = "unavailable"
         finally:
-            await self._observe(request, path, outcome, time.perf_counter() - started)
-        await response(scope, receive, send)
+            await self._observe(request, path, outcome, time.perf_counter() - started, traced)
+        return response
 
-    async def _observe(self, request: Request, path: str, outcome: str, seconds: float) -> None:
+    async def _observe(
+        self, request: Request, path: str, outcome: str, seconds: float, traced: Any = None
+    ) -> None:
         """Count the operation under its (folded) name and type; the IDE's page is none."""
         payload = getattr(request.state, "graphql_payload", None)
         if payload is None and path == "executor":
@@ -96,7 +104,9 @@ class GraphQLView(GraphQL[Context, None]):
             payload = {}
         name = payload.get("operationName")
         kind = "query" if path == "compiled" else operation_type(payload.get("query"), name)
-        GRAPHQL_OPERATIONS.labels(operation_label(name), kind, path, outcome).inc()
+        label = operation_label(name)
+        GRAPHQL_OPERATIONS.labels(label, kind, path, outcome).inc()
+        tracing.rename(traced, f"graphql {kind} {label}", **{"graphql.path": path})
         GRAPHQL_DURATION.labels(kind, path).observe(seconds)
 
     def encode_json(self, data: object) -> bytes:

@@ -200,3 +200,14 @@ def test_metrics_and_slow_logs_settings() -> None:
         load_settings({"METRICS_TOKEN": "short"}, secret_key=STRONG)
     with pytest.raises(SettingsError, match="SLOW_REQUEST_MS must be between"):
         load_settings({"SLOW_REQUEST_MS": "-1"}, secret_key=STRONG)
+
+
+def test_tracing_settings() -> None:
+    assert load_settings({}, secret_key=STRONG).otel_endpoint == ""
+    settings = load_settings(
+        {"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318", "OTEL_SERVICE_NAME": "shop"},
+        secret_key=STRONG,
+    )
+    assert (settings.otel_endpoint, settings.otel_service) == ("http://collector:4318", "shop")
+    with pytest.raises(SettingsError, match="OTEL_EXPORTER_OTLP_ENDPOINT must be an http"):
+        load_settings({"OTEL_EXPORTER_OTLP_ENDPOINT": "collector:4318"}, secret_key=STRONG)

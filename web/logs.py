@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 
 import orjson
 
+from telemetry.tracing import current_trace_id
+
 request_id_var: ContextVar[str] = ContextVar("request_id", default="-")
 # C0 and C1 control characters and the Unicode line and paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -32,8 +34,13 @@ class TextFormatter(logging.Formatter):
 
 
 class RequestIdFilter(logging.Filter):
+    """Adds the request id, and with tracing on the trace id, to every record."""
+
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get()
+        trace_id = current_trace_id()
+        record.trace_id = trace_id or "-"
+        record.trace = f" trace={trace_id}" if trace_id else ""
         return True
 
 
@@ -44,6 +51,7 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "request_id": getattr(record, "request_id", "-"),
+            "trace_id": getattr(record, "trace_id", "-"),
             "message": record.getMessage(),
         }
         extra = getattr(record, "fields", None)
@@ -63,7 +71,7 @@ def configure_logging(level: str, *, json_lines: bool) -> None:
     else:
         handler.setFormatter(
             TextFormatter(
-                "%(asctime)s %(levelname)-7s [%(request_id)s] %(name)s: %(message)s",
+                "%(asctime)s %(levelname)-7s [%(request_id)s%(trace)s] %(name)s: %(message)s",
                 datefmt="%H:%M:%S",
             )
         )
