@@ -63,6 +63,7 @@ def live_server(
     try:
         server.wait_ready()
         yield Live(server, url)
+        server.stop()  # a clean stop: the workers close their sockets (and write coverage)
     finally:
         server.kill()
 
