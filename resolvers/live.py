@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.viewer import Viewer
 from db.notifications import Listener, OrderChanged, SessionEnded
+from telemetry.metrics import LIVE_CONNECTIONS, LIVE_SUBSCRIPTIONS
 
 log = logging.getLogger("orderly.live")
 
@@ -115,18 +116,27 @@ class OrderFeed:
             self._task = asyncio.create_task(self.listener.run())
         connection = LiveConnection(viewer, close)
         self.connections.add(connection)
+        self._count()
         return connection
 
     def close(self, connection: LiveConnection) -> None:
         self.connections.discard(connection)
+        self._count()
 
     def subscribe(self, connection: LiveConnection, order_id: int | None) -> OrderSubscription:
         subscription = OrderSubscription(connection.viewer, order_id)
         connection.subscriptions.add(subscription)
+        self._count()
         return subscription
 
     def unsubscribe(self, connection: LiveConnection, subscription: OrderSubscription) -> None:
         connection.subscriptions.discard(subscription)
+        self._count()
+
+    def _count(self) -> None:
+        """The worker's connections and subscriptions, for the metrics."""
+        LIVE_CONNECTIONS.set(len(self.connections))
+        LIVE_SUBSCRIPTIONS.set(sum(len(c.subscriptions) for c in self.connections))
 
     def order_changed(self, change: OrderChanged) -> None:
         """A committed change: queue it for every subscription that may see it."""
@@ -145,6 +155,7 @@ class OrderFeed:
 
     def _end(self, connection: LiveConnection) -> None:
         self.connections.discard(connection)
+        self._count()
         task = asyncio.create_task(connection.close(SESSION_ENDED, "Session ended"))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)

@@ -105,6 +105,16 @@ WEBHOOK_DELIVERIES = Counter(
     "Webhook delivery attempts by outcome: succeeded, pending (to be retried), failed (given up).",
     ["outcome"],
 )
+LIVE_CONNECTIONS = Gauge(
+    "orderly_live_connections",
+    "Open WebSocket connections for GraphQL subscriptions.",
+    multiprocess_mode="livesum",
+)
+LIVE_SUBSCRIPTIONS = Gauge(
+    "orderly_graphql_subscriptions",
+    "Active GraphQL subscriptions (orderUpdated) over all connections.",
+    multiprocess_mode="livesum",
+)
 WORKER_RESIDENT_MEMORY = Gauge(
     "orderly_process_resident_memory_bytes",
     "Resident memory of each worker.",

@@ -3,17 +3,19 @@ process answers the scrape, and a worker's counts outlive it."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import signal
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.database import recreate_database
+from tests.live.client import connected, subscribe
+from tests.live.support import Live, settle, user
 from tests.live_server import SECRET, Server, free_port
 from tests.web.test_metrics import TOKEN, value
 
@@ -22,8 +24,10 @@ REQUESTS = 40
 ROUTE = {"route": "/api/products", "method": "GET", "status": "200"}
 
 
-@pytest.fixture
-def server(tmp_path: Path, admin_database_url: str) -> Iterator[tuple[Server, int]]:
+@pytest.fixture(scope="module")
+def server(
+    tmp_path_factory: pytest.TempPathFactory, admin_database_url: str
+) -> Iterator[tuple[Server, int, str]]:
     url = recreate_database(admin_database_url, "orderly_metrics")
     metrics_port = free_port()
     env = {
@@ -33,11 +37,11 @@ def server(tmp_path: Path, admin_database_url: str) -> Iterator[tuple[Server, in
         "METRICS_PORT": str(metrics_port),
         "METRICS_TOKEN": TOKEN,
     }
-    running = Server(tmp_path, env)
+    running = Server(tmp_path_factory.mktemp("metrics"), env)
     try:
         running.wait_ready()
         _until(lambda: len(running.serving_workers()) == 2, "two workers serving")
-        yield running, metrics_port
+        yield running, metrics_port, url
     finally:
         running.kill()
 
@@ -65,8 +69,8 @@ def _token_scrape(server: Server) -> str:
     return response.text
 
 
-def test_the_host_counts_every_workers_requests(server: tuple[Server, int]) -> None:
-    running, metrics_port = server
+def test_the_host_counts_every_workers_requests(server: tuple[Server, int, str]) -> None:
+    running, metrics_port, _ = server
     for _ in range(REQUESTS):
         assert httpx.get(running.url + "/api/products", timeout=5).status_code == 200
     workers = {w.pid for w in running.serving_workers()}
@@ -93,9 +97,33 @@ def _pids(server: Server) -> set[int]:
     return {w.pid for w in server.serving_workers()}
 
 
-def test_the_api_port_serves_metrics_only_with_the_token(server: tuple[Server, int]) -> None:
-    running, _ = server
+def test_the_api_port_serves_metrics_only_with_the_token(
+    server: tuple[Server, int, str],
+) -> None:
+    running, _, _ = server
     for headers in ({}, {"authorization": "Bearer not-the-token-at-all"}):
         refused = httpx.get(running.url + "/metrics", headers=headers, timeout=5)
         assert refused.status_code == 401
         assert "orderly_" not in refused.text
+
+
+async def test_subscriptions_are_counted_while_open(server: tuple[Server, int, str]) -> None:
+    running, metrics_port, url = server
+    customer = await user(Live(running, url))
+    try:
+        async with connected(running.url, customer.cookies) as socket:
+            await subscribe(socket, "mine")
+            await settle()
+            during = await asyncio.to_thread(_port_scrape, metrics_port)
+            assert value(during, "orderly_live_connections") == 1
+            assert value(during, "orderly_graphql_subscriptions") == 1
+        deadline = time.monotonic() + 10
+        while True:
+            after = await asyncio.to_thread(_port_scrape, metrics_port)
+            if value(after, "orderly_live_connections") == 0 or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        assert value(after, "orderly_live_connections") == 0
+        assert value(after, "orderly_graphql_subscriptions") == 0
+    finally:
+        await customer.http.aclose()
