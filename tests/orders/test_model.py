@@ -148,6 +148,7 @@ class ModelOrder:
 @dataclass(slots=True)
 class Model:
     product_ids: list[str] = field(default_factory=list)
+    prices: list[int] = field(default_factory=list)
     product_keys: list[int] = field(default_factory=list)
     stock: list[int] = field(default_factory=list)
     initial: list[int] = field(default_factory=list)
@@ -225,6 +226,7 @@ class Harness:
         model.product_keys.append(product_key(payload["product"]["id"]))
         model.stock.append(operation.stock)
         model.initial.append(operation.stock)
+        model.prices.append(operation.price_minor)
         model.restocked.append(0)
 
     async def place(self, model: Model, operation: Place) -> None:
@@ -305,6 +307,10 @@ class Harness:
         payload = (await data(http, START_PAYMENT, {"orderId": order.id}))["startPayment"]
         if order.status != "PENDING":
             assert [e["code"] for e in payload["userErrors"]] == ["INVALID_TRANSITION"], payload
+            return
+        if sum(model.prices[i] * units for i, units in order.lines.items()) == 0:
+            # Nothing to charge: the provider refuses an amount of 0.
+            assert [e["code"] for e in payload["userErrors"]] == ["PAYMENT_PROVIDER_ERROR"]
             return
         assert payload["userErrors"] == [], payload
         payment = payload["payment"]
@@ -409,7 +415,7 @@ def test_with_stripe_payments_and_expiry_too(settings: Settings, database_url: s
             settings, payments="stripe", stripe_secret_key=SECRET_KEY,
             stripe_webhook_secret=WEBHOOK_SECRET, stripe_api_base=stripe.url, payment_timeout=30,
         )  # fmt: skip
-        _run_machine(stripe_settings, database_url, stripe, max_examples=20)
+        _run_machine(stripe_settings, database_url, stripe, max_examples=15)
 
 
 def _run_machine(
