@@ -38,6 +38,9 @@ from web.problems import problem_response
 from web.security_headers import page_policy
 from web.state import AppState
 
+SUBSCRIPTION_OVER_HTTP = (
+    "Subscriptions are served over WebSocket on this path (the graphql-transport-ws protocol)."
+)
 NOT_AN_OBJECT = "The request body must be a JSON object (batched requests are not supported)."
 
 
@@ -108,6 +111,15 @@ class GraphQLView(GraphQL[Context, None]):
         GRAPHQL_OPERATIONS.labels(label, kind, path, outcome).inc()
         tracing.rename(traced, f"graphql {kind} {label}", **{"graphql.path": path})
         GRAPHQL_DURATION.labels(kind, path).observe(seconds)
+
+    async def execute_operation(self, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Subscriptions run over WebSocket only (`schema.live`); over HTTP they are a 400."""
+        data = kwargs["request_data"]
+        if not isinstance(data, list) and (
+            operation_type(data.query, data.operation_name) == "subscription"
+        ):
+            raise HTTPException(400, SUBSCRIPTION_OVER_HTTP)
+        return await super().execute_operation(**kwargs)
 
     def encode_json(self, data: object) -> bytes:
         return orjson.dumps(data)
