@@ -1,0 +1,114 @@
+"""Stripe's deliveries while workers are killed: no order paid twice, none left PENDING.
+
+A real server with two workers and Stripe payments (the local fake). Thirty paid orders'
+successes are each delivered three times at once, retried as Stripe retries (after a
+connection error or a 5xx) until acknowledged, while workers are SIGKILLed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.catalog.support import sql_rows
+from tests.helpers import PASSWORD
+from tests.live_server import SECRET, Server
+from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
+from tests.payments.support import START_PAYMENT, event, product, sign
+from web.state import AppState
+
+pytestmark = pytest.mark.slow
+
+ORDERS = 30
+REGISTER = (
+    """mutation($input: RegisterInput!) { register(input: $input) { userErrors { code } } }"""
+)
+PLACE = """mutation($input: PlaceOrderInput!) {
+  placeOrder(input: $input) { order { id } userErrors { code } } }"""
+
+
+@pytest.fixture
+def server(tmp_path: Path, database_url: str, fake_stripe: FakeStripe) -> Iterator[Server]:
+    running = Server(
+        tmp_path,
+        {
+            "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "WORKERS": "2",
+            "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": SECRET_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": fake_stripe.url,
+            "PAYMENT_TIMEOUT": "0",
+        },
+    )  # fmt: skip
+    running.wait_ready()
+    yield running
+    running.stop()
+
+
+async def _deliver_until_acknowledged(http: httpx.AsyncClient, body: bytes) -> int:
+    """Deliver as Stripe does: again after a failure, until a 2xx; how many attempts."""
+    for attempt in range(1, 200):
+        try:
+            answer = await http.post(
+                "/webhooks/stripe", content=body,
+                headers={"Content-Type": "application/json", "Stripe-Signature": sign(body)},
+            )  # fmt: skip
+            if answer.status_code == 200:
+                return attempt
+            assert answer.status_code >= 500, answer.text  # never a 4xx for a good event
+        except httpx.TransportError:
+            pass
+        await asyncio.sleep(0.1)
+    raise AssertionError("never acknowledged")
+
+
+async def _kill_workers(server: Server) -> int:
+    killed = 0
+    for pause in (0.1, 0.4, 0.4):
+        await asyncio.sleep(pause)
+        workers = server.workers()
+        if workers:
+            random.choice(workers).kill()
+            killed += 1
+    return killed
+
+
+async def test_deliveries_during_worker_kills_pay_every_order_once(
+    server: Server, state: AppState, fake_stripe: FakeStripe
+) -> None:
+    thing = await product(state, price_minor=1250, stock=ORDERS)
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        variables = {"input": {"email": "payer@example.com", "name": "P", "password": PASSWORD}}
+        registered = await http.post("/graphql", json={"query": REGISTER, "variables": variables})
+        assert registered.json()["data"]["register"]["userErrors"] == []
+        bodies = []
+        for _ in range(ORDERS):
+            items = {"input": {"items": [{"productId": thing, "quantity": 1}]}}
+            placed = await http.post("/graphql", json={"query": PLACE, "variables": items})
+            order_id = placed.json()["data"]["placeOrder"]["order"]["id"]
+            started = await http.post(
+                "/graphql", json={"query": START_PAYMENT, "variables": {"orderId": order_id}}
+            )
+            intent_id = started.json()["data"]["startPayment"]["payment"]["providerReference"]
+            bodies.append(
+                event("payment_intent.succeeded", fake_stripe.set_status(intent_id, "succeeded"))
+            )
+        async with httpx.AsyncClient(base_url=server.url, timeout=5) as stripe:
+            deliveries = [_deliver_until_acknowledged(stripe, b) for b in bodies for _ in range(3)]
+            killed, *attempts = await asyncio.gather(_kill_workers(server), *deliveries)
+    assert killed >= 2
+    assert max(attempts) > 1  # some deliveries met a killed worker and were retried
+
+    rows = await sql_rows(
+        state,
+        "SELECT o.id, o.status, (SELECT count(*) FROM order_events e "
+        "WHERE e.order_id = o.id AND e.to_status = 'PAID') AS paid FROM orders o",
+    )
+    assert len(rows) == ORDERS
+    assert {(row.status, row.paid) for row in rows} == {("PAID", 1)}
+    events = await sql_rows(state, "SELECT outcome FROM payment_provider_events")
+    assert [row.outcome for row in events] == ["paid"] * ORDERS
+    assert fake_stripe.refunds == {}
