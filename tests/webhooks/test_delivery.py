@@ -13,7 +13,7 @@ from sqlalchemy import text
 from standardwebhooks.webhooks import Webhook as Verifier
 
 from db.engine import create_engine, create_session_factory
-from resolvers.webhook_dispatch import dispatch_due, retry_delay
+from resolvers.webhook_dispatch import dispatch_due, retry_delay, sign
 from settings import Settings
 from tests.catalog.support import Actor, data, sql_execute, sql_rows
 from tests.helpers import count
@@ -255,3 +255,17 @@ async def test_deleting_an_endpoint_drops_its_pending_deliveries(
         assert await count(state, "webhook_deliveries") == 0
         await drain(state, settings)
         assert receiver.received == []
+
+
+def test_signatures_match_the_specifications_vector() -> None:
+    """The example of the Standard Webhooks specification, signed by `sign`."""
+    at = datetime.fromtimestamp(1614265330, UTC)
+    headers = sign(
+        "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "msg_p5jXN8AQM9LWM0D4loKWxJek", at,
+        b'{"test": 2432232314}',
+    )  # fmt: skip
+    assert headers == {
+        "webhook-id": "msg_p5jXN8AQM9LWM0D4loKWxJek",
+        "webhook-timestamp": "1614265330",
+        "webhook-signature": "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE=",
+    }
