@@ -10,6 +10,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
+from tests.helpers import PASSWORD
 from tests.live.client import (
     PROTOCOL,
     connected,
@@ -106,6 +107,21 @@ async def test_logout_ends_the_subscription(live: Live, users: MakeUser) -> None
         await subscribe(socket, "mine")
         await settle()
         assert (await customer.http.post("/api/auth/logout")).status_code == 204
+        with pytest.raises(ConnectionClosed) as closed:
+            await receive(socket, 5)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
+
+
+async def test_a_password_change_ends_the_subscription(live: Live, users: MakeUser) -> None:
+    customer = await users()
+    async with connected(live.url, customer.cookies) as socket:
+        await subscribe(socket, "mine")
+        await settle()
+        changed = await customer.http.put(
+            "/api/auth/password",
+            json={"currentPassword": PASSWORD, "newPassword": "violet tuesday anchors 9 kites"},
+        )
+        assert changed.status_code == 204, changed.text
         with pytest.raises(ConnectionClosed) as closed:
             await receive(socket, 5)
         assert closed.value.rcvd is not None and closed.value.rcvd.code == 4403
