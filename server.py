@@ -91,7 +91,7 @@ def create_app(
         sampler = asyncio.create_task(sample_process_regularly())
         expiry = _expiry_sweeper(state)
         # Every worker sends due webhook deliveries; they claim rows, never the same one.
-        dispatcher = asyncio.create_task(run_dispatcher(state.sessions, settings, None))
+        dispatcher = asyncio.create_task(run_dispatcher(state.sessions, settings))
         yield
         state.shutting_down = True
         housekeeping.cancel()

@@ -291,24 +291,14 @@ async def _attempt(
         )
 
 
-async def run_dispatcher(
-    sessions: async_sessionmaker[AsyncSession], settings: Settings, wake: asyncio.Event | None
-) -> None:
+async def run_dispatcher(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     """Send due deliveries until cancelled: at once while there are more, otherwise after
-    the poll interval (or sooner, when `wake` is set by a change just committed)."""
+    the poll interval."""
     while True:
         try:
             sent = await dispatch_due(sessions, settings)
         except Exception:  # the database is away: try again at the next interval
             log.warning("webhook dispatch failed", exc_info=True)
             sent = 0
-        if sent:
-            continue
-        if wake is None:
+        if not sent:
             await asyncio.sleep(settings.webhook_poll_interval)
-            continue
-        try:
-            await asyncio.wait_for(wake.wait(), settings.webhook_poll_interval)
-        except TimeoutError:
-            pass
-        wake.clear()
