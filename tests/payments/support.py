@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import orjson
 
+from settings import Settings
 from tests.catalog.support import Actor, NewProduct, data, insert_products, product_id, sql_rows
 from tests.orders.support import order_key, place_ok
 from tests.payments.fake_stripe import WEBHOOK_SECRET
@@ -104,3 +105,15 @@ async def payment_row(state: AppState, order_public_id: str) -> Any:
 
 async def processed_events(state: AppState) -> list[Any]:
     return await sql_rows(state, "SELECT * FROM payment_provider_events ORDER BY received_at")
+
+
+def database_env(settings: Settings) -> dict[str, str]:
+    """The environment that points a server or command process at the test database as
+    the test's own app reaches it (through PgBouncer too, with TEST_PGBOUNCER=1)."""
+    assert settings.database_url is not None
+    env = {"DATABASE_URL": settings.database_url}
+    if settings.db_pgbouncer:
+        env["DB_PGBOUNCER"] = "true"
+    if settings.database_direct_url:
+        env["DATABASE_DIRECT_URL"] = settings.database_direct_url
+    return env

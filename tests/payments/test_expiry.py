@@ -18,6 +18,7 @@ from tests.catalog.support import Actor, sql_execute, sql_rows, stocks
 from tests.orders.support import event_rows, order_key, order_status, place_ok
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from tests.payments.support import (
+    database_env,
     deliver,
     event,
     order_with_payment,
@@ -177,11 +178,11 @@ async def test_the_sweeper_of_a_worker_expires_orders_as_they_fall_due(
 
 
 async def test_expire_orders_runs_one_pass_from_the_command_line(
-    state: AppState, database_url: str, customer: Actor, fake_stripe: FakeStripe, tmp_path: Path
+    state: AppState, settings: Settings, customer: Actor, fake_stripe: FakeStripe, tmp_path: Path
 ) -> None:
     order, payment = await order_with_payment(state, customer)
     await _age(state, [order["id"]], 31)
-    env = {"DATABASE_URL": database_url, "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": SECRET_KEY,
+    env = {**database_env(settings), "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": SECRET_KEY,
            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": fake_stripe.url}  # fmt: skip
     result = await asyncio.to_thread(run_cli, "expire-orders", env=env, tmp=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -189,6 +190,6 @@ async def test_expire_orders_runs_one_pass_from_the_command_line(
     assert await order_status(state, order["id"]) == "CANCELLED"
     assert fake_stripe.intents[payment["providerReference"]]["status"] == "canceled"
     off = await asyncio.to_thread(
-        run_cli, "expire-orders", env={"DATABASE_URL": database_url}, tmp=tmp_path
+        run_cli, "expire-orders", env=database_env(settings), tmp=tmp_path
     )
     assert off.returncode == 2 and "PAYMENT_TIMEOUT" in off.stderr

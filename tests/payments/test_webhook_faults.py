@@ -15,11 +15,12 @@ from pathlib import Path
 import httpx
 import pytest
 
+from settings import Settings
 from tests.catalog.support import sql_rows
 from tests.helpers import PASSWORD
 from tests.live_server import SECRET, Server
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
-from tests.payments.support import START_PAYMENT, event, product, sign
+from tests.payments.support import START_PAYMENT, database_env, event, product, sign
 from web.state import AppState
 
 pytestmark = pytest.mark.slow
@@ -33,11 +34,11 @@ PLACE = """mutation($input: PlaceOrderInput!) {
 
 
 @pytest.fixture
-def server(tmp_path: Path, database_url: str, fake_stripe: FakeStripe) -> Iterator[Server]:
+def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Iterator[Server]:
     running = Server(
         tmp_path,
         {
-            "DATABASE_URL": database_url, "SECRET_KEY": SECRET, "WORKERS": "2",
+            **database_env(settings), "SECRET_KEY": SECRET, "WORKERS": "2",
             "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": SECRET_KEY,
             "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": fake_stripe.url,
             "PAYMENT_TIMEOUT": "0",
