@@ -15,6 +15,7 @@ from domain.errors import BusinessError, Problem
 from resolvers.input_rules import NOTE
 from resolvers.payment_provider import PaymentProvider
 from resolvers.payments import settle_cancelled_order
+from resolvers.stock import restock_orders
 from resolvers.users import require_admin
 
 # The one status each forward move starts from.
@@ -29,18 +30,6 @@ _MOVE = text("""
     WHERE o.id = old.id AND old.status = ANY(CAST(:allowed AS text[]))
       AND (CAST(:customer_id AS bigint) IS NULL OR o.customer_id = :customer_id)
     RETURNING old.status AS from_status
-""")
-
-# Product rows are locked in ascending id order, as placing an order does, before restocking.
-_RESTOCK = text("""
-    WITH locked AS (
-        SELECT p.id FROM products AS p
-        WHERE p.id IN (SELECT product_id FROM order_items WHERE order_id = :id)
-        ORDER BY p.id FOR UPDATE
-    )
-    UPDATE products AS p SET stock = p.stock + i.quantity, updated_at = now()
-    FROM order_items AS i
-    WHERE i.order_id = :id AND p.id = i.product_id AND p.id IN (SELECT id FROM locked)
 """)
 
 
@@ -90,7 +79,7 @@ async def _move(
             ]
         )
     if to_status == "CANCELLED":
-        await db.execute(_RESTOCK, {"id": order_id})
+        await restock_orders(db, [order_id])
     await db.execute(
         insert(OrderEvent).values(
             order_id=order_id, from_status=moved, to_status=to_status, actor_id=actor.id, note=note

@@ -33,6 +33,7 @@ from resolvers.payment_provider import (
     from_provider_amount,
     provider_amount,
 )
+from resolvers.stock import restock_orders
 
 log = logging.getLogger("orderly.payments")
 Sessions = async_sessionmaker[AsyncSession]
@@ -220,7 +221,7 @@ async def settle_cancelled_order(
     elif payment.status in _OPEN and provider is not None:
         try:
             await provider.cancel_intent(payment.provider_reference)
-            await _set_status(db, payment, PaymentStatus.CANCELED)
+            await _set_status(db, payment.id, PaymentStatus.CANCELED)
         except ProviderError:
             log.warning("payment %s of cancelled order %s left open", payment.id, order_id)
 
@@ -237,7 +238,7 @@ async def _mark_refunded(db: AsyncSession, payment: Payment, reference: str | No
 
 
 async def _set_status(
-    db: AsyncSession, payment: Payment, status: PaymentStatus, failure: str | None = None
+    db: AsyncSession, payment_id: int, status: PaymentStatus, failure: str | None = None
 ) -> None:
     await db.execute(
         text("""
@@ -246,7 +247,7 @@ async def _set_status(
                                        ELSE failure_message END
             WHERE id = :id
         """),
-        {"id": payment.id, "status": status.value, "failure": failure},
+        {"id": payment_id, "status": status.value, "failure": failure},
     )
 
 
@@ -355,7 +356,7 @@ async def _succeeded(
         return "amount mismatch: not paid"
     if payment.status == PaymentStatus.REFUNDED.value:
         return "already refunded"
-    await _set_status(db, payment, PaymentStatus.SUCCEEDED)
+    await _set_status(db, payment.id, PaymentStatus.SUCCEEDED)
     moved = await db.scalar(
         text("""
             UPDATE orders SET status = 'PAID', updated_at = now()
@@ -413,10 +414,10 @@ async def _progressed(db: AsyncSession, payment: Payment, kind: str, intent: dic
         error = intent.get("last_payment_error")
         message = error.get("message") if isinstance(error, dict) else None
         failure = str(message)[:1000] if message else "The payment failed."
-        await _set_status(db, payment, PaymentStatus.FAILED, failure)
+        await _set_status(db, payment.id, PaymentStatus.FAILED, failure)
         return "failed"
     status = PaymentStatus.PROCESSING if kind.endswith("processing") else PaymentStatus.CANCELED
-    await _set_status(db, payment, status)
+    await _set_status(db, payment.id, status)
     return status.value.lower()
 
 
@@ -444,19 +445,6 @@ _EXPIRE = text("""
         SELECT id, 'PENDING', 'CANCELLED', NULL, :note FROM expired
     )
     SELECT id FROM expired
-""")
-
-# As cancelling one order does: product rows locked in ascending id order, then restocked.
-_RESTOCK = text("""
-    WITH lines AS (
-        SELECT product_id, sum(quantity) AS quantity FROM order_items
-        WHERE order_id = ANY(CAST(:ids AS bigint[])) GROUP BY product_id
-    ), locked AS (
-        SELECT p.id FROM products AS p WHERE p.id IN (SELECT product_id FROM lines)
-        ORDER BY p.id FOR UPDATE
-    )
-    UPDATE products AS p SET stock = p.stock + l.quantity, updated_at = now()
-    FROM lines AS l WHERE p.id = l.product_id AND p.id IN (SELECT id FROM locked)
 """)
 
 
@@ -488,7 +476,7 @@ async def expire_unpaid_orders(
             ids = [row.id for row in rows if row.id not in keep]
             expired = list(await db.scalars(_EXPIRE, {"ids": ids, "note": TIMEOUT_NOTE}))
             if expired:
-                await db.execute(_RESTOCK, {"ids": expired})
+                await restock_orders(db, expired)
         total += len(expired)
         if expired:
             log.info("expired %d unpaid order(s)", len(expired))
@@ -511,19 +499,11 @@ async def _cancel_intents(
     for row, result in zip(open_rows, results, strict=True):
         if isinstance(result, ProviderError) and result.code == UNEXPECTED_STATE:
             keep.add(row.id)  # paid or being paid: its webhook decides
-            await db.execute(
-                text(
-                    "UPDATE payments SET status = 'PROCESSING', updated_at = now() WHERE id = :id"
-                ),
-                {"id": row.payment_id},
-            )
+            await _set_status(db, row.payment_id, PaymentStatus.PROCESSING)
         elif isinstance(result, BaseException):
             log.warning("payment %s of expired order %s left open", row.payment_id, row.id)
         else:
-            await db.execute(
-                text("UPDATE payments SET status = 'CANCELED', updated_at = now() WHERE id = :id"),
-                {"id": row.payment_id},
-            )
+            await _set_status(db, row.payment_id, PaymentStatus.CANCELED)
     return keep
 
 
