@@ -30,6 +30,7 @@ _STRIPE_DIGITS = {
     "ISK": 2,
 }  # fmt: skip
 UNEXPECTED_STATE = "payment_intent_unexpected_state"
+ALREADY_REFUNDED = "charge_already_refunded"
 
 
 class ProviderError(Exception):
@@ -163,14 +164,18 @@ class StripeProvider:
             raise failure from None
 
     async def refund(self, intent_id: str, *, idempotency_key: str) -> str:
-        """Refund the whole payment; the same key returns the same refund. Its id."""
+        """Refund the whole payment; the same key returns the same refund. Its id ("" when
+        the payment had been refunded in full already)."""
         try:
             refund = await self._client.v1.refunds.create_async(
                 {"payment_intent": intent_id, "reason": "requested_by_customer"},
                 {"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as error:
-            raise _provider_error(error, "refund the payment") from None
+            failure = _provider_error(error, "refund the payment")
+            if failure.code == ALREADY_REFUNDED:  # refunded already (in the Dashboard, say)
+                return ""
+            raise failure from None
         return refund.id
 
     def verify_event(self, payload: bytes, signature: str | None) -> dict[str, Any]:

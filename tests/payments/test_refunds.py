@@ -143,3 +143,18 @@ async def test_a_late_success_whose_refund_fails_is_delivered_again(
     assert (await deliver(client, body)).status_code == 200
     assert (await payment_row(state, order["id"])).status == "REFUNDED"
     assert len(fake_stripe.refunds) == 1
+
+
+async def test_cancelling_an_order_already_refunded_at_stripe_goes_through(
+    client: httpx.AsyncClient,
+    state: AppState,
+    customer: Actor,
+    admin: Actor,
+    fake_stripe: FakeStripe,
+) -> None:
+    order, intent = await _paid(client, state, customer, fake_stripe)
+    fake_stripe.intents[intent["id"]]["refunded"] = True  # refunded in the Dashboard
+    assert (await cancel(admin.http, order["id"]))["userErrors"] == []
+    assert await order_status(state, order["id"]) == "CANCELLED"
+    assert (await payment_row(state, order["id"])).status == "REFUNDED"
+    assert fake_stripe.refunds == {}
