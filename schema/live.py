@@ -61,6 +61,7 @@ from web.state import AppState
 MAX_SUBSCRIPTIONS = 20
 MAX_CONNECTIONS_PER_USER = 10
 INIT_TIMEOUT = timedelta(seconds=10)
+LISTEN_WAIT = 5.0  # seconds the upgrade waits for the worker's LISTEN connection
 
 
 @strawberry.type
@@ -213,6 +214,9 @@ class LiveEndpoint(GraphQL[Context, None]):
         websocket.state.viewer = viewer
         websocket.state.live = connection
         try:
+            # The worker's first connection starts its LISTEN: changes from then on reach it.
+            with contextlib.suppress(TimeoutError):  # the database is away: go on, it catches up
+                await asyncio.wait_for(feed.listener.connected.wait(), LISTEN_WAIT)
             await self.run(websocket)
         finally:
             feed.close(connection)
