@@ -10,6 +10,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from telemetry.metrics import HTTP_IN_FLIGHT
 from telemetry.slow import request_finished
 from web.logs import request_id_var
 from web.metrics import observe_request, route_label
@@ -47,9 +48,11 @@ class RequestIdMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        HTTP_IN_FLIGHT.inc()
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            HTTP_IN_FLIGHT.dec()
             elapsed = time.perf_counter() - started
             observe_request(scope, status, elapsed)
             request_finished(

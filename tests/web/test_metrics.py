@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import replace
 
@@ -91,7 +92,9 @@ async def test_requests_and_operations_are_counted(
     assert moved("orderly_graphql_operations_total", operation=ANONYMOUS, type="query") == 1
     assert moved("orderly_graphql_operations_total", operation=OTHER, outcome="error") == 1
     assert moved("orderly_graphql_operation_duration_seconds_count", path="compiled") == 2
-    assert value(after, "orderly_db_pool_connections_in_use", pool="main") >= 0
+    assert value(after, "orderly_db_pool_connections_in_use", pool="main") == 0
+    assert value(after, "orderly_db_pool_waiting", pool="main") == 0
+    assert value(after, "orderly_http_requests_in_flight") == 1  # the scrape itself
     assert "orderly_process_resident_memory_bytes" in after
 
 
@@ -139,3 +142,29 @@ def test_operation_names_are_bounded() -> None:
     assert names.label("not a name") == names.label(7) == names.label("x" * 65) == OTHER
     assert [names.label(f"Op{i}") for i in range(5)] == ["Op0", "Op1", "Op2", OTHER, OTHER]
     assert names.label("Op1") == "Op1"  # a kept name stays kept
+
+
+async def test_the_pool_gauges_follow_a_wait_and_its_timeout(
+    settings: Settings, database_url: str, passwords: Passwords
+) -> None:
+    tight = replace(settings, db_pool_size=1, db_pool_timeout=0.5)
+    app = create_app(tight, database_url=database_url, passwords=passwords)
+    state: AppState = app.state.orderly
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=BASE_URL) as http:
+            before = await scrape(http)
+            async with state.engine.connect():  # the pool's only connection
+                waiting = asyncio.create_task(http.get("/api/products"))
+                await asyncio.sleep(0.2)
+                during = await scrape(http)
+                assert (await waiting).status_code == 503
+            after = await scrape(http)
+    finally:
+        await state.close()
+    assert value(during, "orderly_db_pool_connections_in_use", pool="main") == 1
+    assert value(during, "orderly_db_pool_waiting", pool="main") == 1
+    assert value(after, "orderly_db_pool_waiting", pool="main") == 0
+    assert value(after, "orderly_db_pool_connections_in_use", pool="main") == 0
+    timeouts = "orderly_db_pool_timeouts_total"
+    assert value(after, timeouts, pool="main") - value(before, timeouts, pool="main") == 1
