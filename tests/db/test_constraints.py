@@ -22,6 +22,8 @@ from db.models import (
     Product,
     RefreshToken,
     User,
+    Webhook,
+    WebhookDelivery,
 )
 from resolvers.accounts import email_key
 
@@ -187,6 +189,39 @@ async def _bad_provider_event(s: AsyncSession) -> None:
     )
 
 
+def _webhook(**overrides: Any) -> Builder:
+    async def build(s: AsyncSession) -> None:
+        values: dict[str, Any] = {
+            "url": "https://hooks.example.com/orderly", "events": ["order.paid"],
+            "secret": "whsec_x", **overrides,
+        }  # fmt: skip
+        await s.execute(insert(Webhook).values(**values))
+
+    return build
+
+
+def _delivery(**overrides: Any) -> Builder:
+    async def build(s: AsyncSession) -> None:
+        webhook = await s.scalar(
+            insert(Webhook)
+            .values(url="https://hooks.example.com/o", events=["order.created"], secret="s")
+            .returning(Webhook.id)
+        )
+        order = await _order(s)
+        event = await s.scalar(
+            insert(OrderEvent)
+            .values(order_id=order, from_status=None, to_status="PENDING")
+            .returning(OrderEvent.id)
+        )
+        values: dict[str, Any] = {
+            "webhook_id": webhook, "order_event_id": event, "event": "order.created",
+            **overrides,
+        }  # fmt: skip
+        await s.execute(insert(WebhookDelivery).values(**values))
+
+    return build
+
+
 async def _bad_failures(s: AsyncSession) -> None:
     await s.execute(insert(LoginThrottle).values(bucket="ip:1", window_start=FUTURE, failures=-1))
 
@@ -225,6 +260,12 @@ CASES: dict[str, Builder] = {
     "ck_payments_currency_code": _payment(currency="usd"),
     "ck_payments_failure_message_length": _payment(failure_message="m" * 1001),
     "ck_payment_provider_events_provider": _bad_provider_event,
+    "ck_webhooks_url_length": _webhook(url=""),
+    "ck_webhooks_events": _webhook(events=["order.lost"]),
+    "ck_webhooks_description_length": _webhook(description="d" * 1001),
+    "ck_webhook_deliveries_event": _delivery(event="order.lost"),
+    "ck_webhook_deliveries_status": _delivery(status="LOST"),
+    "ck_webhook_deliveries_attempts_not_negative": _delivery(attempts=-1),
 }
 
 
