@@ -512,12 +512,14 @@ async def run_expiry_sweeper(
     provider: PaymentProvider | None,
     *,
     timeout_minutes: int,
-    interval: float = 30.0,
+    interval: float | None = None,
 ) -> None:
-    """Expire unpaid orders every `interval` seconds (jittered, so that the workers of a
-    deployment do not all sweep at once), until cancelled. Every worker runs one."""
+    """Expire unpaid orders every `interval` seconds (by default 30, or four times per
+    timeout when that is shorter), jittered so that the workers of a deployment do not all
+    sweep at once, until cancelled. Every worker runs one."""
+    every = interval if interval is not None else min(30.0, timeout_minutes * 15.0)
     while True:
-        await asyncio.sleep(interval * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
+        await asyncio.sleep(every * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
         try:
             await expire_unpaid_orders(sessions, provider, timeout_minutes=timeout_minutes)
         except Exception:  # the next pass retries
