@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import itertools
 import time
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -13,8 +14,10 @@ import orjson
 
 from settings import Settings
 from tests.catalog.support import Actor, NewProduct, data, insert_products, product_id, sql_rows
+from tests.helpers import PASSWORD
+from tests.live_server import SECRET, Server
 from tests.orders.support import order_key, place_ok
-from tests.payments.fake_stripe import WEBHOOK_SECRET
+from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from web.state import AppState
 
 PAYMENT_FIELDS = """
@@ -117,3 +120,50 @@ def database_env(settings: Settings) -> dict[str, str]:
     if settings.database_direct_url:
         env["DATABASE_DIRECT_URL"] = settings.database_direct_url
     return env
+
+
+def stripe_server(
+    tmp: Path, settings: Settings, fake: FakeStripe, *, timeout_minutes: int
+) -> Server:
+    """A ready `server.py serve` with two workers, taking payments through `fake`."""
+    server = Server(
+        tmp,
+        {
+            **database_env(settings), "SECRET_KEY": SECRET, "WORKERS": "2",
+            "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": SECRET_KEY,
+            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": fake.url,
+            "PAYMENT_TIMEOUT": str(timeout_minutes),
+        },
+    )  # fmt: skip
+    server.wait_ready()
+    return server
+
+
+REGISTER = "mutation($input: RegisterInput!) { register(input: $input) { userErrors { code } } }"
+PLACE = """mutation($input: PlaceOrderInput!) {
+  placeOrder(input: $input) { order { id } userErrors { code } } }"""
+
+
+async def sign_up(http: httpx.AsyncClient, email: str) -> None:
+    """Register (and so sign in) a customer on `http`'s server."""
+    variables = {"input": {"email": email, "name": "Customer", "password": PASSWORD}}
+    registered = await http.post("/graphql", json={"query": REGISTER, "variables": variables})
+    assert registered.json()["data"]["register"]["userErrors"] == []
+
+
+async def place_and_start(
+    http: httpx.AsyncClient, product_id: str, quantity: int, *, pay: bool
+) -> dict[str, Any]:
+    """Place an order over HTTP and, with `pay`, start its payment; the payment (or {})."""
+    items = {"input": {"items": [{"productId": product_id, "quantity": quantity}]}}
+    placed = await http.post("/graphql", json={"query": PLACE, "variables": items})
+    order_id = placed.json()["data"]["placeOrder"]["order"]["id"]
+    if not pay:
+        return {}
+    started = await http.post(
+        "/graphql", json={"query": START_PAYMENT, "variables": {"orderId": order_id}}
+    )
+    payload: dict[str, Any] = started.json()["data"]["startPayment"]
+    assert payload["userErrors"] == [], payload
+    payment: dict[str, Any] = payload["payment"]
+    return payment

@@ -16,33 +16,17 @@ import pytest
 
 from settings import Settings
 from tests.catalog.support import sql_execute, sql_rows, stocks
-from tests.helpers import PASSWORD
-from tests.live_server import SECRET, Server
-from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
-from tests.payments.support import START_PAYMENT, database_env, product
+from tests.live_server import Server
+from tests.payments.fake_stripe import FakeStripe
+from tests.payments.support import place_and_start, product, sign_up, stripe_server
 from web.state import AppState
 
 pytestmark = pytest.mark.slow
 
-REGISTER = (
-    """mutation($input: RegisterInput!) { register(input: $input) { userErrors { code } } }"""
-)
-PLACE = """mutation($input: PlaceOrderInput!) {
-  placeOrder(input: $input) { order { id } userErrors { code } } }"""
-
 
 @pytest.fixture
 def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Iterator[Server]:
-    running = Server(
-        tmp_path,
-        {
-            **database_env(settings), "SECRET_KEY": SECRET, "WORKERS": "2",
-            "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": SECRET_KEY,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": fake_stripe.url,
-            "PAYMENT_TIMEOUT": "1",
-        },
-    )  # fmt: skip
-    running.wait_ready()
+    running = stripe_server(tmp_path, settings, fake_stripe, timeout_minutes=1)
     yield running
     running.stop()
 
@@ -52,18 +36,9 @@ async def test_the_workers_sweepers_expire_each_unpaid_order_once(
 ) -> None:
     thing = await product(state, stock=20)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        variables = {"input": {"email": "late@example.com", "name": "L", "password": PASSWORD}}
-        registered = await http.post("/graphql", json={"query": REGISTER, "variables": variables})
-        assert registered.json()["data"]["register"]["userErrors"] == []
+        await sign_up(http, "late@example.com")
         for n in range(6):
-            items = {"input": {"items": [{"productId": thing, "quantity": 1 + n % 2}]}}
-            placed = await http.post("/graphql", json={"query": PLACE, "variables": items})
-            order_id = placed.json()["data"]["placeOrder"]["order"]["id"]
-            if n % 2:
-                started = await http.post(
-                    "/graphql", json={"query": START_PAYMENT, "variables": {"orderId": order_id}}
-                )
-                assert started.json()["data"]["startPayment"]["userErrors"] == []
+            await place_and_start(http, thing, 1 + n % 2, pay=bool(n % 2))
     assert sum((await stocks(state)).values()) == 20 - 9
     await sql_execute(state, "UPDATE orders SET created_at = now() - interval '2 minutes'")
 

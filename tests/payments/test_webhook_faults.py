@@ -17,34 +17,19 @@ import pytest
 
 from settings import Settings
 from tests.catalog.support import sql_rows
-from tests.helpers import PASSWORD
-from tests.live_server import SECRET, Server
-from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
-from tests.payments.support import START_PAYMENT, database_env, event, product, sign
+from tests.live_server import Server
+from tests.payments.fake_stripe import FakeStripe
+from tests.payments.support import event, place_and_start, product, sign, sign_up, stripe_server
 from web.state import AppState
 
 pytestmark = pytest.mark.slow
 
 ORDERS = 30
-REGISTER = (
-    """mutation($input: RegisterInput!) { register(input: $input) { userErrors { code } } }"""
-)
-PLACE = """mutation($input: PlaceOrderInput!) {
-  placeOrder(input: $input) { order { id } userErrors { code } } }"""
 
 
 @pytest.fixture
 def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Iterator[Server]:
-    running = Server(
-        tmp_path,
-        {
-            **database_env(settings), "SECRET_KEY": SECRET, "WORKERS": "2",
-            "PAYMENTS": "stripe", "STRIPE_SECRET_KEY": SECRET_KEY,
-            "STRIPE_WEBHOOK_SECRET": WEBHOOK_SECRET, "STRIPE_API_BASE": fake_stripe.url,
-            "PAYMENT_TIMEOUT": "0",
-        },
-    )  # fmt: skip
-    running.wait_ready()
+    running = stripe_server(tmp_path, settings, fake_stripe, timeout_minutes=0)
     yield running
     running.stop()
 
@@ -82,21 +67,12 @@ async def test_deliveries_during_worker_kills_pay_every_order_once(
 ) -> None:
     thing = await product(state, price_minor=1250, stock=ORDERS)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        variables = {"input": {"email": "payer@example.com", "name": "P", "password": PASSWORD}}
-        registered = await http.post("/graphql", json={"query": REGISTER, "variables": variables})
-        assert registered.json()["data"]["register"]["userErrors"] == []
+        await sign_up(http, "payer@example.com")
         bodies = []
         for _ in range(ORDERS):
-            items = {"input": {"items": [{"productId": thing, "quantity": 1}]}}
-            placed = await http.post("/graphql", json={"query": PLACE, "variables": items})
-            order_id = placed.json()["data"]["placeOrder"]["order"]["id"]
-            started = await http.post(
-                "/graphql", json={"query": START_PAYMENT, "variables": {"orderId": order_id}}
-            )
-            intent_id = started.json()["data"]["startPayment"]["payment"]["providerReference"]
-            bodies.append(
-                event("payment_intent.succeeded", fake_stripe.set_status(intent_id, "succeeded"))
-            )
+            payment = await place_and_start(http, thing, 1, pay=True)
+            intent = fake_stripe.set_status(payment["providerReference"], "succeeded")
+            bodies.append(event("payment_intent.succeeded", intent))
         async with httpx.AsyncClient(base_url=server.url, timeout=5) as stripe:
             deliveries = [_deliver_until_acknowledged(stripe, b) for b in bodies for _ in range(3)]
             killed, *attempts = await asyncio.gather(_kill_workers(server), *deliveries)
