@@ -521,7 +521,7 @@ def cmd_unlock(settings: Settings, args: argparse.Namespace) -> int:
     migrate.upgrade(_session_url(settings, url))
 
     async def clear(session: Any) -> int:
-        return await unlock(session, email=args.email, address=args.address)
+        return await unlock(db=session, email=args.email, address=args.address)
 
     cleared: int = _run(_in_transaction(settings, url, clear))
     print(f"cleared {cleared} throttle counter{'' if cleared == 1 else 's'}")

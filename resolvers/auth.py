@@ -113,7 +113,7 @@ async def register(
             raise BusinessError.one(
                 ErrorCode.EMAIL_TAKEN, "An account with this email already exists.", ["email"]
             )
-        return await _sign_in(db, app, user_id, client)
+        return await _sign_in(app, user_id, client, db=db)
 
 
 async def login(app: AuthServices, *, email: str, password: str, client: ClientInfo) -> SignedIn:
@@ -233,7 +233,7 @@ async def change_password(
             .values(password_hash=password_hash, updated_at=func.now())
         )
         await store.revoke_user_sessions(db, viewer.id)
-        return await _sign_in(db, app, viewer.id, client)
+        return await _sign_in(app, viewer.id, client, db=db)
 
 
 async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
@@ -266,11 +266,11 @@ async def _open_session(
     async with app.reads() as db:
         if new_hash is not None:
             await db.execute(update(User).where(User.id == user.id).values(password_hash=new_hash))
-        return await _start_session(db, app, user.id, client)
+        return await _start_session(app, user.id, client, db=db)
 
 
 async def _start_session(
-    db: AsyncSession, app: AuthServices, user_id: int, client: ClientInfo
+    app: AuthServices, user_id: int, client: ClientInfo, *, db: AsyncSession
 ) -> IssuedTokens:
     return await store.start_session(
         db,
@@ -282,15 +282,15 @@ async def _start_session(
 
 
 async def _sign_in(
-    db: AsyncSession, app: AuthServices, user_id: int, client: ClientInfo
+    app: AuthServices, user_id: int, client: ClientInfo, *, db: AsyncSession
 ) -> SignedIn:
-    tokens = await _start_session(db, app, user_id, client)
+    tokens = await _start_session(app, user_id, client, db=db)
     user = await db.get(User, user_id, populate_existing=True)
     assert user is not None  # noqa: S101 - the row was just written or read
     return SignedIn(user=user, tokens=tokens)
 
 
-async def unlock(db: AsyncSession, *, email: str | None, address: str | None) -> int:
+async def unlock(*, db: AsyncSession, email: str | None, address: str | None) -> int:
     """Clear the sign-in throttle counters of an email or of a client address (the latter's
     registrations included); returns how many counters were cleared."""
     return await throttle.clear(

@@ -171,8 +171,8 @@ def request_hash(merged: dict[int, int]) -> bytes:
 
 
 async def place_order(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     customer: Viewer,
     items: Sequence[LineRequest],
     idempotency_key: str | None,
@@ -187,7 +187,7 @@ async def place_order(
     """
     try:
         placed = await _place_order(
-            db,
+            db=db,
             customer=customer,
             items=items,
             idempotency_key=idempotency_key,
@@ -201,8 +201,8 @@ async def place_order(
 
 
 async def _place_order(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     customer: Viewer,
     items: Sequence[LineRequest],
     idempotency_key: str | None,
@@ -230,7 +230,7 @@ async def _place_order(
              "request_hash": fingerprint},
         )  # fmt: skip
         if order_id is None:
-            return await _replay(db, customer, idempotency_key, fingerprint)
+            return await _replay(customer, idempotency_key, fingerprint, db=db)
 
     # Every line's product is checked, whatever else is wrong with the order, so that each
     # problem gets its own error; only lines with a valid quantity count against the stock.
@@ -263,7 +263,7 @@ async def _place_order(
 
 
 async def _replay(
-    db: AsyncSession, customer: Viewer, key: str | None, fingerprint: bytes
+    customer: Viewer, key: str | None, fingerprint: bytes, *, db: AsyncSession
 ) -> PlacedOrder:
     existing = await db.scalar(
         select(Order).where(Order.customer_id == customer.id, Order.idempotency_key == key)

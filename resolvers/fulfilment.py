@@ -45,8 +45,8 @@ def _note(note: str | None, field: str) -> str | None:
 
 
 async def _move(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     order_id: int,
     to_status: str,
     allowed: tuple[str, ...],
@@ -66,7 +66,7 @@ async def _move(
     if moved is None:
         current = await db.scalar(select(Order.status).where(Order.id == order_id))
         if current is None or (
-            customer_id is not None and not await _owns(db, order_id, customer_id)
+            customer_id is not None and not await _owns(order_id, customer_id, db=db)
         ):
             raise BusinessError.one(ErrorCode.NOT_FOUND, "No such order.", ["id"])
         raise BusinessError(
@@ -79,7 +79,7 @@ async def _move(
             ]
         )
     if to_status == "CANCELLED":
-        await restock_orders(db, [order_id])
+        await restock_orders([order_id], db=db)
     await db.execute(
         insert(OrderEvent).values(
             order_id=order_id, from_status=moved, to_status=to_status, actor_id=actor.id, note=note
@@ -90,14 +90,14 @@ async def _move(
     return order
 
 
-async def _owns(db: AsyncSession, order_id: int, customer_id: int) -> bool:
+async def _owns(order_id: int, customer_id: int, *, db: AsyncSession) -> bool:
     owner = await db.scalar(select(Order.customer_id).where(Order.id == order_id))
     return owner == customer_id
 
 
 async def cancel_order(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     viewer: Viewer,
     order_id: int,
     reason: str | None,
@@ -112,21 +112,21 @@ async def cancel_order(
     note = _note(reason, "reason")
     if viewer.is_admin:
         order = await _move(
-            db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_ADMIN,
+            db=db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_ADMIN,
             actor=viewer, customer_id=None, note=note,
         )  # fmt: skip
     else:
         order = await _move(
-            db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_CUSTOMER,
+            db=db, order_id=order_id, to_status="CANCELLED", allowed=CANCELLABLE_BY_CUSTOMER,
             actor=viewer, customer_id=viewer.id, note=note,
         )  # fmt: skip
-    await settle_cancelled_order(db, provider, order_id=order_id)
+    await settle_cancelled_order(provider, db=db, order_id=order_id)
     return order
 
 
 async def update_order_status(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     viewer: Viewer | None,
     order_id: int,
     status: str,
@@ -137,10 +137,10 @@ async def update_order_status(
     admin = require_admin(viewer)
     if status == "CANCELLED":
         return await cancel_order(
-            db, viewer=admin, order_id=order_id, reason=note, provider=provider
+            db=db, viewer=admin, order_id=order_id, reason=note, provider=provider
         )
     allowed = (FORWARD_FROM[status],) if status in FORWARD_FROM else ()
     return await _move(
-        db, order_id=order_id, to_status=status, allowed=allowed, actor=admin,
+        db=db, order_id=order_id, to_status=status, allowed=allowed, actor=admin,
         customer_id=None, note=_note(note, "note"),
     )  # fmt: skip

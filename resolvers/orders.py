@@ -47,7 +47,7 @@ def visible_to(viewer: Viewer | None, order: Order) -> bool:
     return viewer is not None and (viewer.is_admin or order.customer_id == viewer.id)
 
 
-async def get_order(db: AsyncSession, *, viewer: Viewer | None, order_id: int) -> Order | None:
+async def get_order(*, db: AsyncSession, viewer: Viewer | None, order_id: int) -> Order | None:
     """The order, if the viewer may see it."""
     order = await db.get(Order, order_id)
     return order if order is not None and visible_to(viewer, order) else None
@@ -78,7 +78,7 @@ def visible_orders(viewer: Viewer | None, query: OrderQuery) -> Select[Order] | 
 
 
 async def list_orders(
-    db: AsyncSession, *, viewer: Viewer | None, query: OrderQuery, page: PageRequest
+    *, db: AsyncSession, viewer: Viewer | None, query: OrderQuery, page: PageRequest
 ) -> Page[Order]:
     """The orders the viewer may see (their own; an admin's: all), filtered and sorted."""
     page.size()  # validate the page request even when the list is empty
@@ -87,8 +87,8 @@ async def list_orders(
         return Page([], [], has_next_page=False, has_previous_page=False)
     column = SORT_COLUMNS[query.sort]
     return await fetch_page(
-        db,
         statement,
+        db=db,
         sort_column=column,
         id_column=Order.id,
         descending=query.descending,
@@ -97,7 +97,7 @@ async def list_orders(
     )
 
 
-async def count_orders(db: AsyncSession, *, viewer: Viewer | None, query: OrderQuery) -> int:
+async def count_orders(*, db: AsyncSession, viewer: Viewer | None, query: OrderQuery) -> int:
     """How many orders `list_orders` would list across all pages."""
     statement = visible_orders(viewer, query)
     if statement is None:
@@ -114,7 +114,7 @@ class Line:
     product: Product
 
 
-async def lines_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[list[Line]]:
+async def lines_by_order_ids(ids: Sequence[int], *, db: AsyncSession) -> list[list[Line]]:
     """The lines of each order with their products (one query), in product id order."""
     rows = await db.execute(
         select(OrderItem, Product)
@@ -128,7 +128,7 @@ async def lines_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[list[
     return [grouped.get(key, []) for key in ids]
 
 
-async def events_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[list[OrderEvent]]:
+async def events_by_order_ids(ids: Sequence[int], *, db: AsyncSession) -> list[list[OrderEvent]]:
     """The status history of each order, oldest first."""
     rows = await db.scalars(
         select(OrderEvent)

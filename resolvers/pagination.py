@@ -162,9 +162,9 @@ def assemble_page(
 
 
 async def fetch_page(
-    db: AsyncSession,
     query: Select[Any],
     *,
+    db: AsyncSession,
     sort_column: QueryableAttribute[Any],
     id_column: QueryableAttribute[Any],
     descending: bool,

@@ -101,7 +101,7 @@ def _not_pending(status: str) -> BusinessError:
 # --- reading ---------------------------------------------------------------------------------
 
 
-async def payments_by_order_ids(db: AsyncSession, ids: Sequence[int]) -> list[Payment | None]:
+async def payments_by_order_ids(ids: Sequence[int], *, db: AsyncSession) -> list[Payment | None]:
     """The payment of each order (None where none was started), in the order of `ids`."""
     rows = await db.scalars(select(Payment).where(Payment.order_id.in_(ids)))
     found = {row.order_id: row for row in rows}
@@ -140,7 +140,7 @@ async def start_payment(
             raise _not_found()
         if order.status != "PENDING":
             raise _not_pending(order.status)
-        (existing,) = await payments_by_order_ids(db, [order_id])
+        (existing,) = await payments_by_order_ids([order_id], db=db)
         if existing is not None:
             return StartedPayment(existing, created=False)
         total, currency, created_at = order.total_minor, order.currency, order.created_at
@@ -181,7 +181,7 @@ async def start_payment(
                     "amount": total, "currency": currency,
                 },
             )  # fmt: skip
-            (payment,) = await payments_by_order_ids(db, [order_id])
+            (payment,) = await payments_by_order_ids([order_id], db=db)
             assert payment is not None  # noqa: S101 - inserted, or there already
             return StartedPayment(payment, created=inserted is not None)
     try:  # the order was cancelled or expired while the intent was being created
@@ -195,7 +195,7 @@ async def start_payment(
 
 
 async def settle_cancelled_order(
-    db: AsyncSession, provider: PaymentProvider | None, *, order_id: int
+    provider: PaymentProvider | None, *, db: AsyncSession, order_id: int
 ) -> None:
     """For an order just cancelled in the caller's transaction: refund a payment that
     succeeded (idempotently; a failure is PAYMENT_PROVIDER_ERROR, and the caller's rollback
@@ -217,16 +217,16 @@ async def settle_cancelled_order(
             )
         except ProviderError as error:
             raise _provider_failed(error) from None
-        await _mark_refunded(db, payment, reference)
+        await _mark_refunded(payment, reference, db=db)
     elif payment.status in _OPEN and provider is not None:
         try:
             await provider.cancel_intent(payment.provider_reference)
-            await _set_status(db, payment.id, PaymentStatus.CANCELED)
+            await _set_status(payment.id, PaymentStatus.CANCELED, db=db)
         except ProviderError:
             log.warning("payment %s of cancelled order %s left open", payment.id, order_id)
 
 
-async def _mark_refunded(db: AsyncSession, payment: Payment, reference: str | None) -> None:
+async def _mark_refunded(payment: Payment, reference: str | None, *, db: AsyncSession) -> None:
     await db.execute(
         text("""
             UPDATE payments SET status = 'REFUNDED', refunded_minor = amount_minor,
@@ -238,7 +238,7 @@ async def _mark_refunded(db: AsyncSession, payment: Payment, reference: str | No
 
 
 async def _set_status(
-    db: AsyncSession, payment_id: int, status: PaymentStatus, failure: str | None = None
+    payment_id: int, status: PaymentStatus, failure: str | None = None, *, db: AsyncSession
 ) -> None:
     await db.execute(
         text("""
@@ -293,15 +293,15 @@ async def apply_provider_event(
         )
         if claimed is None:
             return "duplicate"
-        payment = await _lock_payment(db, intent_id)
+        payment = await _lock_payment(intent_id, db=db)
         if payment is None:
             outcome = "ignored: not a payment of this shop"
         elif kind == "payment_intent.succeeded":
-            outcome = await _succeeded(db, provider, payment, subject, digits)
+            outcome = await _succeeded(provider, payment, subject, digits, db=db)
         elif kind == "charge.refunded":
-            outcome = await _refunded(db, payment, subject, digits)
+            outcome = await _refunded(payment, subject, digits, db=db)
         else:
-            outcome = await _progressed(db, payment, kind, subject)
+            outcome = await _progressed(payment, kind, subject, db=db)
         await db.execute(
             text("""
                 UPDATE payment_provider_events SET outcome = :outcome, payment_id = :payment
@@ -313,7 +313,7 @@ async def apply_provider_event(
     return outcome
 
 
-async def _lock_payment(db: AsyncSession, intent_id: Any) -> Payment | None:
+async def _lock_payment(intent_id: Any, *, db: AsyncSession) -> Payment | None:
     """The payment of a PaymentIntent, its order's row locked first (as every other path
     that changes both locks them), then its own."""
     if not isinstance(intent_id, str):
@@ -333,11 +333,12 @@ async def _lock_payment(db: AsyncSession, intent_id: Any) -> Payment | None:
 
 
 async def _succeeded(
-    db: AsyncSession,
     provider: PaymentProvider,
     payment: Payment,
     intent: dict[str, Any],
     digits: int,
+    *,
+    db: AsyncSession,
 ) -> str:
     expected = provider_amount(payment.amount_minor, payment.currency, digits)
     received = intent.get("amount_received", intent.get("amount"))
@@ -356,7 +357,7 @@ async def _succeeded(
         return "amount mismatch: not paid"
     if payment.status == PaymentStatus.REFUNDED.value:
         return "already refunded"
-    await _set_status(db, payment.id, PaymentStatus.SUCCEEDED)
+    await _set_status(payment.id, PaymentStatus.SUCCEEDED, db=db)
     moved = await db.scalar(
         text("""
             UPDATE orders SET status = 'PAID', updated_at = now()
@@ -384,12 +385,14 @@ async def _succeeded(
     except ProviderError:
         log.error("payment %s of cancelled order %s: refund failed", payment.id, payment.order_id)
         raise
-    await _mark_refunded(db, payment, reference)
+    await _mark_refunded(payment, reference, db=db)
     log.warning("payment %s arrived for cancelled order %s: refunded", payment.id, payment.order_id)
     return "refunded: order cancelled"
 
 
-async def _refunded(db: AsyncSession, payment: Payment, charge: dict[str, Any], digits: int) -> str:
+async def _refunded(
+    payment: Payment, charge: dict[str, Any], digits: int, *, db: AsyncSession
+) -> str:
     refunded = charge.get("amount_refunded")
     if not isinstance(refunded, int) or refunded < 0:
         return "ignored: no refunded amount"
@@ -406,7 +409,9 @@ async def _refunded(db: AsyncSession, payment: Payment, charge: dict[str, Any], 
     return "refunded" if full else "partly refunded"
 
 
-async def _progressed(db: AsyncSession, payment: Payment, kind: str, intent: dict[str, Any]) -> str:
+async def _progressed(
+    payment: Payment, kind: str, intent: dict[str, Any], *, db: AsyncSession
+) -> str:
     """payment_failed, processing and canceled: recorded unless the payment has settled."""
     if payment.status in _SETTLED:
         return f"ignored: payment already {payment.status}"
@@ -414,10 +419,10 @@ async def _progressed(db: AsyncSession, payment: Payment, kind: str, intent: dic
         error = intent.get("last_payment_error")
         message = error.get("message") if isinstance(error, dict) else None
         failure = str(message)[:1000] if message else "The payment failed."
-        await _set_status(db, payment.id, PaymentStatus.FAILED, failure)
+        await _set_status(payment.id, PaymentStatus.FAILED, failure, db=db)
         return "failed"
     status = PaymentStatus.PROCESSING if kind.endswith("processing") else PaymentStatus.CANCELED
-    await _set_status(db, payment.id, status)
+    await _set_status(payment.id, status, db=db)
     return status.value.lower()
 
 
@@ -472,11 +477,11 @@ async def expire_unpaid_orders(
             rows = list(await db.execute(_CLAIM, {"minutes": timeout_minutes, "batch": batch}))
             if not rows:
                 return total
-            keep = await _cancel_intents(db, provider, rows)
+            keep = await _cancel_intents(provider, rows, db=db)
             ids = [row.id for row in rows if row.id not in keep]
             expired = list(await db.scalars(_EXPIRE, {"ids": ids, "note": TIMEOUT_NOTE}))
             if expired:
-                await restock_orders(db, expired)
+                await restock_orders(expired, db=db)
         total += len(expired)
         if expired:
             log.info("expired %d unpaid order(s)", len(expired))
@@ -485,7 +490,7 @@ async def expire_unpaid_orders(
 
 
 async def _cancel_intents(
-    db: AsyncSession, provider: PaymentProvider | None, rows: Sequence[Any]
+    provider: PaymentProvider | None, rows: Sequence[Any], *, db: AsyncSession
 ) -> set[int]:
     """Cancel the claimed orders' open PaymentIntents; the orders to keep (being paid)."""
     open_rows = [row for row in rows if row.payment_id is not None and row.payment_status in _OPEN]
@@ -499,11 +504,11 @@ async def _cancel_intents(
     for row, result in zip(open_rows, results, strict=True):
         if isinstance(result, ProviderError) and result.code == UNEXPECTED_STATE:
             keep.add(row.id)  # paid or being paid: its webhook decides
-            await _set_status(db, row.payment_id, PaymentStatus.PROCESSING)
+            await _set_status(row.payment_id, PaymentStatus.PROCESSING, db=db)
         elif isinstance(result, BaseException):
             log.warning("payment %s of expired order %s left open", row.payment_id, row.id)
         else:
-            await _set_status(db, row.payment_id, PaymentStatus.CANCELED)
+            await _set_status(row.payment_id, PaymentStatus.CANCELED, db=db)
     return keep
 
 

@@ -56,7 +56,7 @@ class ProductChanges:
 
 
 async def get_product(
-    db: AsyncSession, *, viewer: Viewer | None, product_id: int
+    *, db: AsyncSession, viewer: Viewer | None, product_id: int
 ) -> Product | None:
     """A product of the catalogue; archived ones only for admins."""
     product = await db.get(Product, product_id)
@@ -96,13 +96,13 @@ def filtered_products(query: ProductQuery, digits: int) -> Select[Product]:
 
 
 async def list_products(
-    db: AsyncSession, *, query: ProductQuery, page: PageRequest, currency_digits: int
+    *, db: AsyncSession, query: ProductQuery, page: PageRequest, currency_digits: int
 ) -> Page[Product]:
     """Live products, filtered and sorted, one keyset page at a time."""
     column = SORT_COLUMNS[query.sort]
     return await fetch_page(
-        db,
         filtered_products(query, currency_digits),
+        db=db,
         sort_column=column,
         id_column=Product.id,
         descending=query.descending,
@@ -111,7 +111,7 @@ async def list_products(
     )
 
 
-async def count_products(db: AsyncSession, *, query: ProductQuery, currency_digits: int) -> int:
+async def count_products(*, db: AsyncSession, query: ProductQuery, currency_digits: int) -> int:
     """How many live products match `query`."""
     statement = counting(filtered_products(query, currency_digits))
     return int(await db.scalar(statement) or 0)
@@ -148,7 +148,7 @@ def _validate(changes: ProductChanges, digits: int) -> tuple[dict[str, object], 
 
 
 async def create_product(
-    db: AsyncSession, *, viewer: Viewer | None, changes: ProductChanges, currency_digits: int
+    *, db: AsyncSession, viewer: Viewer | None, changes: ProductChanges, currency_digits: int
 ) -> Product:
     """Admin only: add a product to the catalogue."""
     require_admin(viewer)
@@ -165,8 +165,8 @@ async def create_product(
 
 
 async def update_product(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     viewer: Viewer | None,
     product_id: int,
     changes: ProductChanges,
@@ -189,7 +189,7 @@ async def update_product(
     return product
 
 
-async def archive_product(db: AsyncSession, *, viewer: Viewer | None, product_id: int) -> int:
+async def archive_product(*, db: AsyncSession, viewer: Viewer | None, product_id: int) -> int:
     """Admin only: hide a product from the catalogue; existing orders keep it."""
     require_admin(viewer)
     archived = await db.scalar(

@@ -21,6 +21,6 @@ _RESTOCK = text("""
 """)
 
 
-async def restock_orders(db: AsyncSession, order_ids: Sequence[int]) -> None:
+async def restock_orders(order_ids: Sequence[int], *, db: AsyncSession) -> None:
     """Give the units of these orders back to their products, in one statement."""
     await db.execute(_RESTOCK, {"ids": list(order_ids)})

@@ -29,7 +29,7 @@ def can_see_email(viewer: Viewer | None, user_id: int) -> bool:
     return viewer is not None and (viewer.id == user_id or viewer.is_admin)
 
 
-async def users_by_ids(db: AsyncSession, ids: Sequence[int]) -> list[User | None]:
+async def users_by_ids(ids: Sequence[int], *, db: AsyncSession) -> list[User | None]:
     """Users in the order of `ids` (None where there is no such user)."""
     rows = await db.scalars(select(User).where(User.id.in_(ids)))
     found = {user.id: user for user in rows}
@@ -50,8 +50,8 @@ def filtered_users(search: str | None, role: Role | None) -> Select[User]:
 
 
 async def list_users(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     viewer: Viewer | None,
     page: PageRequest,
     search: str | None = None,
@@ -60,8 +60,8 @@ async def list_users(
     """Admin only: users newest first, filtered by a search on name or email and a role."""
     require_admin(viewer)
     return await fetch_page(
-        db,
         filtered_users(search, role),
+        db=db,
         sort_column=User.created_at,
         id_column=User.id,
         descending=True,
@@ -71,7 +71,7 @@ async def list_users(
 
 
 async def count_users(
-    db: AsyncSession, *, viewer: Viewer | None, search: str | None = None, role: Role | None = None
+    *, db: AsyncSession, viewer: Viewer | None, search: str | None = None, role: Role | None = None
 ) -> int:
     """Admin only: how many users `list_users` would list across all pages."""
     require_admin(viewer)
@@ -80,7 +80,7 @@ async def count_users(
 
 
 async def set_user_role(
-    db: AsyncSession, *, viewer: Viewer | None, user_id: int, role: Role
+    *, db: AsyncSession, viewer: Viewer | None, user_id: int, role: Role
 ) -> User:
     """Admin only: change a user's role and end their sessions, so it applies at once."""
     admin = require_admin(viewer)

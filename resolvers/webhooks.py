@@ -149,7 +149,7 @@ def _checked_description(description: str | None) -> str | None:
 
 
 async def create_webhook(
-    db: AsyncSession, *, viewer: Viewer | None, changes: WebhookChanges, allow_private: bool
+    *, db: AsyncSession, viewer: Viewer | None, changes: WebhookChanges, allow_private: bool
 ) -> CreatedWebhook:
     """Admin only: register an endpoint; its signing secret is in the answer, and only there.
 
@@ -183,8 +183,8 @@ async def create_webhook(
 
 
 async def update_webhook(
-    db: AsyncSession,
     *,
+    db: AsyncSession,
     viewer: Viewer | None,
     webhook_id: int,
     changes: WebhookChanges,
@@ -216,7 +216,7 @@ def _now() -> ColumnElement[datetime]:
     return func.now()
 
 
-async def delete_webhook(db: AsyncSession, *, viewer: Viewer | None, webhook_id: int) -> int:
+async def delete_webhook(*, db: AsyncSession, viewer: Viewer | None, webhook_id: int) -> int:
     """Admin only: remove an endpoint and its deliveries (pending ones are never sent)."""
     require_admin(viewer)
     deleted = await db.scalar(delete(Webhook).where(Webhook.id == webhook_id).returning(Webhook.id))
@@ -226,7 +226,7 @@ async def delete_webhook(db: AsyncSession, *, viewer: Viewer | None, webhook_id:
 
 
 async def get_webhook(
-    db: AsyncSession, *, viewer: Viewer | None, webhook_id: int
+    *, db: AsyncSession, viewer: Viewer | None, webhook_id: int
 ) -> Webhook | None:
     """Admin only: one endpoint, or None."""
     require_admin(viewer)
@@ -234,17 +234,17 @@ async def get_webhook(
 
 
 async def list_webhooks(
-    db: AsyncSession, *, viewer: Viewer | None, page: PageRequest
+    *, db: AsyncSession, viewer: Viewer | None, page: PageRequest
 ) -> Page[Webhook]:
     """Admin only: the endpoints, newest first."""
     require_admin(viewer)
     return await fetch_page(
-        db, select(Webhook), sort_column=Webhook.created_at, id_column=Webhook.id,
+        select(Webhook), db=db, sort_column=Webhook.created_at, id_column=Webhook.id,
         descending=True, page=page, timestamp=True,
     )  # fmt: skip
 
 
-async def count_webhooks(db: AsyncSession, *, viewer: Viewer | None) -> int:
+async def count_webhooks(*, db: AsyncSession, viewer: Viewer | None) -> int:
     """Admin only: how many endpoints there are."""
     require_admin(viewer)
     return int(await db.scalar(counting(select(Webhook))) or 0)
@@ -255,24 +255,24 @@ def _deliveries(webhook_id: int) -> Select[WebhookDelivery]:
 
 
 async def list_deliveries(
-    db: AsyncSession, *, viewer: Viewer | None, webhook_id: int, page: PageRequest
+    *, db: AsyncSession, viewer: Viewer | None, webhook_id: int, page: PageRequest
 ) -> Page[WebhookDelivery]:
     """Admin only: an endpoint's deliveries, newest first."""
     require_admin(viewer)
     return await fetch_page(
-        db, _deliveries(webhook_id), sort_column=WebhookDelivery.created_at,
+        _deliveries(webhook_id), db=db, sort_column=WebhookDelivery.created_at,
         id_column=WebhookDelivery.id, descending=True, page=page, timestamp=True,
     )  # fmt: skip
 
 
-async def count_deliveries(db: AsyncSession, *, viewer: Viewer | None, webhook_id: int) -> int:
+async def count_deliveries(*, db: AsyncSession, viewer: Viewer | None, webhook_id: int) -> int:
     """Admin only: how many deliveries an endpoint has."""
     require_admin(viewer)
     return int(await db.scalar(counting(_deliveries(webhook_id))) or 0)
 
 
 async def replay_delivery(
-    db: AsyncSession, *, viewer: Viewer | None, delivery_id: int
+    *, db: AsyncSession, viewer: Viewer | None, delivery_id: int
 ) -> WebhookDelivery:
     """Admin only: send a delivery again now, whatever its status, with the same webhook-id
     (receivers deduplicate on it). Its attempts count on from where they were; one that

@@ -57,14 +57,14 @@ async def orders_out(
 ) -> list[OrderOut]:
     """Orders with their lines, events, customers and products, loaded in batches."""
     ids = [order.id for order in orders]
-    lines = await lines_by_order_ids(db, ids)
-    events = await events_by_order_ids(db, ids)
-    payments = await payments_by_order_ids(db, ids)
+    lines = await lines_by_order_ids(ids, db=db)
+    events = await events_by_order_ids(ids, db=db)
+    payments = await payments_by_order_ids(ids, db=db)
     user_ids = sorted(
         {o.customer_id for o in orders}
         | {e.actor_id for group in events for e in group if e.actor_id is not None}
     )
-    users = dict(zip(user_ids, await users_by_ids(db, user_ids), strict=True))
+    users = dict(zip(user_ids, await users_by_ids(user_ids, db=db), strict=True))
     result = []
     for order, order_lines, history, payment in zip(orders, lines, events, payments, strict=True):
         customer = users[order.customer_id]

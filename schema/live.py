@@ -81,7 +81,7 @@ class Subscription:
         key = from_global_id(order_id, "Order") if order_id is not None else None
         if key is not None:
             async with ctx.app.reads() as db:
-                if await orders.get_order(db, viewer=ctx.viewer, order_id=key) is None:
+                if await orders.get_order(db=db, viewer=ctx.viewer, order_id=key) is None:
                     raise InvalidArgument("No such order.")
         feed = ctx.app.live
         assert feed is not None  # noqa: S101 - set with the WebSocket endpoint
@@ -89,7 +89,7 @@ class Subscription:
         try:
             async for changed in subscription.orders():
                 async with ctx.app.reads() as db:
-                    row = await orders.get_order(db, viewer=ctx.viewer, order_id=changed)
+                    row = await orders.get_order(db=db, viewer=ctx.viewer, order_id=changed)
                 if row is not None:
                     ctx.loaders = Loaders.create(ctx.app.reads)  # nothing cached across events
                     yield Order.from_row(row, ctx)

@@ -6,9 +6,9 @@ session must not be shared between tasks.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
@@ -18,17 +18,20 @@ from resolvers.orders import Line, events_by_order_ids, lines_by_order_ids
 from resolvers.payments import payments_by_order_ids
 from resolvers.users import users_by_ids
 
-K = TypeVar("K")
-V = TypeVar("V")
+K = TypeVar("K", contravariant=True)
+V = TypeVar("V", covariant=True)
 
 
-def _loader(
-    sessions: async_sessionmaker[AsyncSession],
-    batch: Callable[[AsyncSession, Sequence[K]], Awaitable[Sequence[V]]],
-) -> DataLoader[K, V]:
+class Batch(Protocol[K, V]):
+    """A resolvers function answering many keys at once: `batch(keys, db=...)`."""
+
+    def __call__(self, ids: Sequence[K], /, *, db: AsyncSession) -> Awaitable[Sequence[V]]: ...
+
+
+def _loader(sessions: async_sessionmaker[AsyncSession], batch: Batch[K, V]) -> DataLoader[K, V]:
     async def load(keys: list[K]) -> Sequence[V]:
         async with sessions() as db:
-            return await batch(db, keys)
+            return await batch(keys, db=db)
 
     return DataLoader(load_fn=load)
 

@@ -23,15 +23,15 @@ class NodeQueries:
         type_name, key = parse_global_id(id)
         async with ctx.app.reads() as db:
             if type_name == "Product":
-                product = await products.get_product(db, viewer=ctx.viewer, product_id=key)
+                product = await products.get_product(db=db, viewer=ctx.viewer, product_id=key)
                 return Product.from_row(product, ctx) if product else None
             if type_name == "Order":
-                order = await orders.get_order(db, viewer=ctx.viewer, order_id=key)
+                order = await orders.get_order(db=db, viewer=ctx.viewer, order_id=key)
                 return Order.from_row(order, ctx) if order else None
             if type_name in ("Webhook", "Delivery"):
                 if type_name == "Delivery" or ctx.viewer is None or not ctx.viewer.is_admin:
                     return None
-                webhook = await webhooks.get_webhook(db, viewer=ctx.viewer, webhook_id=key)
+                webhook = await webhooks.get_webhook(db=db, viewer=ctx.viewer, webhook_id=key)
                 return Webhook.from_row(webhook) if webhook else None
         if ctx.viewer is None or not (ctx.viewer.is_admin or ctx.viewer.id == key):
             return None

@@ -63,15 +63,15 @@ async def preload(db: AsyncSession, rows: Sequence[OrderRow], wanted: set[str]) 
         return NOTHING_PRELOADED
     events = lines = None
     if "events" in wanted:
-        events = dict(zip(ids, await orders.events_by_order_ids(db, ids), strict=True))
+        events = dict(zip(ids, await orders.events_by_order_ids(ids, db=db), strict=True))
     if "items" in wanted:
-        lines = dict(zip(ids, await orders.lines_by_order_ids(db, ids), strict=True))
+        lines = dict(zip(ids, await orders.lines_by_order_ids(ids, db=db), strict=True))
     user_ids = {row.customer_id for row in rows} if "customer" in wanted else set()
     if events is not None and "actor" in wanted:
         user_ids |= {e.actor_id for group in events.values() for e in group if e.actor_id}
     users = None
     if user_ids:
-        found = await users_by_ids(db, sorted(user_ids))
+        found = await users_by_ids(sorted(user_ids), db=db)
         users = {user.id: user for user in found if user is not None}
     return Preloaded(users=users, lines=lines, events=events)
 
@@ -246,10 +246,10 @@ async def order_connection(
     """A page of orders with the relations the query selects loaded up front."""
     ctx = info.context
     async with ctx.app.reads() as db:
-        result = await orders.list_orders(db, viewer=ctx.viewer, query=query, page=page)
+        result = await orders.list_orders(db=db, viewer=ctx.viewer, query=query, page=page)
         preloaded = await preload(db, result.rows, selected_names(info))
     count = counter(
-        ctx.app.reads, lambda db: orders.count_orders(db, viewer=ctx.viewer, query=query)
+        ctx.app.reads, lambda db: orders.count_orders(db=db, viewer=ctx.viewer, query=query)
     )
     return to_connection(result, lambda row: Order.from_row(row, ctx, preloaded), count)
 
@@ -261,7 +261,7 @@ class OrderQueries:
         ctx = info.context
         async with ctx.app.reads() as db:
             row = await orders.get_order(
-                db, viewer=ctx.viewer, order_id=from_global_id(id, "Order")
+                db=db, viewer=ctx.viewer, order_id=from_global_id(id, "Order")
             )
         return Order.from_row(row, ctx) if row else None
 
@@ -313,7 +313,7 @@ class OrderMutations:
 
         async def place(db: AsyncSession) -> OrderRow:
             placed = await checkout.place_order(
-                db, customer=viewer, items=lines, idempotency_key=input.idempotency_key,
+                db=db, customer=viewer, items=lines, idempotency_key=input.idempotency_key,
                 currency=ctx.app.settings.currency,
             )  # fmt: skip
             return placed.order
@@ -331,7 +331,7 @@ class OrderMutations:
         return await _order_payload(
             info,
             lambda db: fulfilment.cancel_order(
-                db, viewer=viewer, order_id=order_id, reason=reason, provider=ctx.app.payments
+                db=db, viewer=viewer, order_id=order_id, reason=reason, provider=ctx.app.payments
             ),
         )
 
@@ -348,7 +348,7 @@ class OrderMutations:
         return await _order_payload(
             info,
             lambda db: fulfilment.update_order_status(
-                db,
+                db=db,
                 viewer=ctx.viewer,
                 order_id=order_id,
                 status=status.value,

@@ -109,7 +109,7 @@ class ProductQueries:
         ctx = info.context
         async with ctx.app.reads() as db:
             row = await products.get_product(
-                db, viewer=ctx.viewer, product_id=from_global_id(id, "Product")
+                db=db, viewer=ctx.viewer, product_id=from_global_id(id, "Product")
             )
         return Product.from_row(row, ctx) if row else None
 
@@ -129,14 +129,14 @@ class ProductQueries:
         digits = ctx.app.settings.currency_digits
         async with ctx.app.reads() as db:
             page = await products.list_products(
-                db,
+                db=db,
                 query=query,
                 page=PageRequest(first, after, last, before),
                 currency_digits=digits,
             )
         count = counter(
             ctx.app.reads,
-            lambda db: products.count_products(db, query=query, currency_digits=digits),
+            lambda db: products.count_products(db=db, query=query, currency_digits=digits),
         )
         return to_connection(page, lambda row: Product.from_row(row, ctx), count)
 
@@ -166,7 +166,7 @@ class ProductMutations:
         return await _product_payload(
             ctx,
             lambda db: products.create_product(
-                db, viewer=ctx.viewer, changes=_changes(input),
+                db=db, viewer=ctx.viewer, changes=_changes(input),
                 currency_digits=ctx.app.settings.currency_digits,
             ),
         )  # fmt: skip
@@ -180,7 +180,7 @@ class ProductMutations:
         return await _product_payload(
             ctx,
             lambda db: products.update_product(
-                db, viewer=ctx.viewer, product_id=product_id, changes=_changes(input),
+                db=db, viewer=ctx.viewer, product_id=product_id, changes=_changes(input),
                 currency_digits=ctx.app.settings.currency_digits,
             ),
         )  # fmt: skip
@@ -193,7 +193,7 @@ class ProductMutations:
         product_id = from_global_id(id, "Product")
         archived, errors = await in_transaction(
             ctx.app.sessions,
-            lambda db: products.archive_product(db, viewer=ctx.viewer, product_id=product_id),
+            lambda db: products.archive_product(db=db, viewer=ctx.viewer, product_id=product_id),
         )
         return DeleteProductPayload(
             deleted_id=id if archived is not None else None, user_errors=errors

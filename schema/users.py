@@ -96,9 +96,11 @@ class UserQueries:
         args = _filter_args(filter)
         async with ctx.app.reads() as db:
             page = await users.list_users(
-                db, viewer=ctx.viewer, page=PageRequest(first=first, after=after), **args
+                db=db, viewer=ctx.viewer, page=PageRequest(first=first, after=after), **args
             )
-        count = counter(ctx.app.reads, lambda db: users.count_users(db, viewer=ctx.viewer, **args))
+        count = counter(
+            ctx.app.reads, lambda db: users.count_users(db=db, viewer=ctx.viewer, **args)
+        )
         return to_connection(page, User.from_row, count)
 
 
@@ -115,6 +117,6 @@ class UserMutations:
         user_id = from_global_id(id, "User")
         row, errors = await in_transaction(
             ctx.app.sessions,
-            lambda db: users.set_user_role(db, viewer=ctx.viewer, user_id=user_id, role=role),
+            lambda db: users.set_user_role(db=db, viewer=ctx.viewer, user_id=user_id, role=role),
         )
         return UserPayload(user=User.from_row(row) if row is not None else None, user_errors=errors)

@@ -69,11 +69,11 @@ class Webhook(Node):
         ctx = info.context
         async with ctx.app.reads() as db:
             page = await webhooks.list_deliveries(
-                db, viewer=ctx.viewer, webhook_id=self.key, page=PageRequest(first, after)
+                db=db, viewer=ctx.viewer, webhook_id=self.key, page=PageRequest(first, after)
             )
         count = counter(
             ctx.app.reads,
-            lambda db: webhooks.count_deliveries(db, viewer=ctx.viewer, webhook_id=self.key),
+            lambda db: webhooks.count_deliveries(db=db, viewer=ctx.viewer, webhook_id=self.key),
         )
         return to_connection(page, WebhookDelivery.from_row, count)
 
@@ -129,9 +129,9 @@ class WebhookQueries:
         ctx = info.context
         async with ctx.app.reads() as db:
             page = await webhooks.list_webhooks(
-                db, viewer=ctx.viewer, page=PageRequest(first, after)
+                db=db, viewer=ctx.viewer, page=PageRequest(first, after)
             )
-        count = counter(ctx.app.reads, lambda db: webhooks.count_webhooks(db, viewer=ctx.viewer))
+        count = counter(ctx.app.reads, lambda db: webhooks.count_webhooks(db=db, viewer=ctx.viewer))
         return to_connection(page, Webhook.from_row, count)
 
 
@@ -157,7 +157,7 @@ class WebhookMutations:
         created, errors = await in_transaction(
             ctx.app.sessions,
             lambda db: webhooks.create_webhook(
-                db, viewer=ctx.viewer, changes=changes,
+                db=db, viewer=ctx.viewer, changes=changes,
                 allow_private=ctx.app.settings.webhook_allow_private,
             ),
         )  # fmt: skip
@@ -180,7 +180,7 @@ class WebhookMutations:
         return await _payload(
             ctx,
             lambda db: webhooks.update_webhook(
-                db, viewer=ctx.viewer, webhook_id=webhook_id, changes=changes,
+                db=db, viewer=ctx.viewer, webhook_id=webhook_id, changes=changes,
                 allow_private=ctx.app.settings.webhook_allow_private,
             ),
         )  # fmt: skip
@@ -193,7 +193,7 @@ class WebhookMutations:
         webhook_id = from_global_id(id, "Webhook")
         deleted, errors = await in_transaction(
             ctx.app.sessions,
-            lambda db: webhooks.delete_webhook(db, viewer=ctx.viewer, webhook_id=webhook_id),
+            lambda db: webhooks.delete_webhook(db=db, viewer=ctx.viewer, webhook_id=webhook_id),
         )
         return DeleteWebhookPayload(
             deleted_id=id if deleted is not None else None, user_errors=errors
@@ -208,10 +208,10 @@ class WebhookMutations:
 
         async def replay(db: AsyncSession) -> WebhookRow:
             delivery = await webhooks.replay_delivery(
-                db, viewer=ctx.viewer, delivery_id=delivery_id
+                db=db, viewer=ctx.viewer, delivery_id=delivery_id
             )
             webhook = await webhooks.get_webhook(
-                db, viewer=ctx.viewer, webhook_id=delivery.webhook_id
+                db=db, viewer=ctx.viewer, webhook_id=delivery.webhook_id
             )
             assert webhook is not None  # noqa: S101 - the delivery's foreign key
             return webhook

@@ -92,3 +92,36 @@ async def count(state: AppState, table: str, where: str = "TRUE") -> int:
 def new_client(app: Any) -> httpx.AsyncClient:
     """Another HTTP client of `app`, with a cookie jar of its own."""
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE_URL)
+
+
+async def sql_scalar(state: AppState, statement: str, **params: Any) -> Any:
+    async with state.sessions() as db:
+        return await db.scalar(text(statement), params)
+
+
+async def sql_rows(state: AppState, statement: str, **params: Any) -> list[Any]:
+    async with state.sessions() as db:
+        return list(await db.execute(text(statement), params))
+
+
+async def sql_execute(state: AppState, statement: str, **params: Any) -> None:
+    async with state.sessions.begin() as db:
+        await db.execute(text(statement), params)
+
+
+async def data(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> Any:
+    """The `data` of a request that must not fail at the request level."""
+    body = await gql(http, query, variables)
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def error_code(
+    http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
+) -> str:
+    """The `extensions.code` of a request that must fail at the request level."""
+    body = await gql(http, query, variables)
+    assert body.get("errors"), body
+    codes: set[str] = {error["extensions"]["code"] for error in body["errors"]}
+    assert len(codes) == 1, body
+    return codes.pop()

@@ -85,3 +85,20 @@ def test_every_top_level_package_has_a_rule() -> None:
     }
     modules = {path.stem for path in ROOT.glob("*.py")}
     assert packages | modules <= set(MAY_IMPORT) | {"bench"}
+
+
+def _functions(path: Path) -> list[ast.FunctionDef | ast.AsyncFunctionDef]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    return [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+
+
+def test_the_domain_takes_its_database_session_by_keyword() -> None:
+    """One rule for the domain (ARCHITECTURE.md): a `resolvers/` function that uses the
+    database takes its session as the keyword-only argument `db`."""
+    positional = [
+        f"{path.relative_to(ROOT)}:{function.name}"
+        for path in sorted((ROOT / "resolvers").glob("*.py"))
+        for function in _functions(path)
+        if any(arg.arg == "db" for arg in function.args.posonlyargs + function.args.args)
+    ]
+    assert positional == []

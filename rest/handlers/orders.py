@@ -52,7 +52,7 @@ async def place_order(call: Call[PlaceOrderBody, None]) -> Response:
     ]
     async with call.app.sessions.begin() as db:
         placed = await checkout.place_order(
-            db, customer=call.signed_in(), items=lines,
+            db=db, customer=call.signed_in(), items=lines,
             idempotency_key=key,
             currency=call.app.settings.currency,
         )  # fmt: skip
@@ -106,7 +106,7 @@ async def cancel_order(call: Call[CancelOrderBody, None]) -> Response:
     return await _move(
         call,
         lambda db: fulfilment.cancel_order(
-            db, viewer=viewer, order_id=order_id, reason=reason, provider=call.app.payments
+            db=db, viewer=viewer, order_id=order_id, reason=reason, provider=call.app.payments
         ),
     )
 
@@ -116,7 +116,7 @@ async def update_status(call: Call[OrderStatusBody, None]) -> Response:
     return await _move(
         call,
         lambda db: fulfilment.update_order_status(
-            db,
+            db=db,
             viewer=call.viewer,
             order_id=order_id,
             status=body.status,

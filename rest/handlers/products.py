@@ -68,7 +68,7 @@ def _changes(body: CreateProductBody | UpdateProductBody) -> products.ProductCha
 async def create_product(call: Call[CreateProductBody, None]) -> Response:
     async with call.app.sessions.begin() as db:
         row = await products.create_product(
-            db, viewer=call.viewer, changes=_changes(call.body),
+            db=db, viewer=call.viewer, changes=_changes(call.body),
             currency_digits=call.app.settings.currency_digits,
         )  # fmt: skip
     out = product_out(row, call.app.settings)
@@ -78,7 +78,7 @@ async def create_product(call: Call[CreateProductBody, None]) -> Response:
 async def update_product(call: Call[UpdateProductBody, None]) -> Response:
     async with call.app.sessions.begin() as db:
         row = await products.update_product(
-            db, viewer=call.viewer, product_id=_product_id(call), changes=_changes(call.body),
+            db=db, viewer=call.viewer, product_id=_product_id(call), changes=_changes(call.body),
             currency_digits=call.app.settings.currency_digits,
         )  # fmt: skip
     return json_response(product_out(row, call.app.settings))
@@ -86,5 +86,5 @@ async def update_product(call: Call[UpdateProductBody, None]) -> Response:
 
 async def delete_product(call: Call[None, None]) -> Response:
     async with call.app.sessions.begin() as db:
-        await products.archive_product(db, viewer=call.viewer, product_id=_product_id(call))
+        await products.archive_product(db=db, viewer=call.viewer, product_id=_product_id(call))
     return no_content()

@@ -39,6 +39,6 @@ async def set_role(call: Call[SetRoleBody, None]) -> Response:
     user_id = from_global_id(call.request.path_params["id"], "User")
     async with call.app.sessions.begin() as db:
         row = await users.set_user_role(
-            db, viewer=call.viewer, user_id=user_id, role=Role(call.body.role)
+            db=db, viewer=call.viewer, user_id=user_id, role=Role(call.body.role)
         )
     return json_response(user_out(row, call.viewer))

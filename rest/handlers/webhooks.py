@@ -69,14 +69,14 @@ def _changes(body: CreateWebhookBody | UpdateWebhookBody) -> webhooks.WebhookCha
 async def list_webhooks(call: Call[None, Query]) -> Response:
     async with call.app.reads() as db:
         page = await webhooks.list_webhooks(
-            db, viewer=call.viewer, page=PageRequest(call.query.limit, call.query.cursor)
+            db=db, viewer=call.viewer, page=PageRequest(call.query.limit, call.query.cursor)
         )
     return _page(page, webhook_out)
 
 
 async def get_webhook(call: Call[None, None]) -> Response:
     async with call.app.reads() as db:
-        row = await webhooks.get_webhook(db, viewer=call.viewer, webhook_id=_webhook_id(call))
+        row = await webhooks.get_webhook(db=db, viewer=call.viewer, webhook_id=_webhook_id(call))
     if row is None:
         raise BusinessError.one(ErrorCode.NOT_FOUND, "No such webhook.")
     return json_response(webhook_out(row))
@@ -85,7 +85,7 @@ async def get_webhook(call: Call[None, None]) -> Response:
 async def create_webhook(call: Call[CreateWebhookBody, None]) -> Response:
     async with call.app.sessions.begin() as db:
         created = await webhooks.create_webhook(
-            db, viewer=call.viewer, changes=_changes(call.body),
+            db=db, viewer=call.viewer, changes=_changes(call.body),
             allow_private=call.app.settings.webhook_allow_private,
         )  # fmt: skip
     out = CreatedWebhookOut(**webhook_out(created.webhook).model_dump(), secret=created.secret)
@@ -95,7 +95,7 @@ async def create_webhook(call: Call[CreateWebhookBody, None]) -> Response:
 async def update_webhook(call: Call[UpdateWebhookBody, None]) -> Response:
     async with call.app.sessions.begin() as db:
         row = await webhooks.update_webhook(
-            db, viewer=call.viewer, webhook_id=_webhook_id(call), changes=_changes(call.body),
+            db=db, viewer=call.viewer, webhook_id=_webhook_id(call), changes=_changes(call.body),
             allow_private=call.app.settings.webhook_allow_private,
         )  # fmt: skip
     return json_response(webhook_out(row))
@@ -103,17 +103,17 @@ async def update_webhook(call: Call[UpdateWebhookBody, None]) -> Response:
 
 async def delete_webhook(call: Call[None, None]) -> Response:
     async with call.app.sessions.begin() as db:
-        await webhooks.delete_webhook(db, viewer=call.viewer, webhook_id=_webhook_id(call))
+        await webhooks.delete_webhook(db=db, viewer=call.viewer, webhook_id=_webhook_id(call))
     return no_content()
 
 
 async def list_deliveries(call: Call[None, Query]) -> Response:
     webhook_id = _webhook_id(call)
     async with call.app.reads() as db:
-        if await webhooks.get_webhook(db, viewer=call.viewer, webhook_id=webhook_id) is None:
+        if await webhooks.get_webhook(db=db, viewer=call.viewer, webhook_id=webhook_id) is None:
             raise BusinessError.one(ErrorCode.NOT_FOUND, "No such webhook.")
         page = await webhooks.list_deliveries(
-            db, viewer=call.viewer, webhook_id=webhook_id,
+            db=db, viewer=call.viewer, webhook_id=webhook_id,
             page=PageRequest(call.query.limit, call.query.cursor),
         )  # fmt: skip
     return _page(page, delivery_out)
@@ -122,5 +122,5 @@ async def list_deliveries(call: Call[None, Query]) -> Response:
 async def replay_delivery(call: Call[None, None]) -> Response:
     delivery_id = from_global_id(call.request.path_params["id"], "Delivery")
     async with call.app.sessions.begin() as db:
-        row = await webhooks.replay_delivery(db, viewer=call.viewer, delivery_id=delivery_id)
+        row = await webhooks.replay_delivery(db=db, viewer=call.viewer, delivery_id=delivery_id)
     return json_response(delivery_out(row), 202)

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import text
 
+from tests.helpers import sql_scalar
 from web.state import AppState
 
 ACCESS = "orderly_access"
@@ -140,23 +140,8 @@ def refresh_hash(token: str) -> bytes:
     return hashlib.sha256(token.encode()).digest()
 
 
-async def scalar(state: AppState, sql: str, **params: Any) -> Any:
-    async with state.sessions() as db:
-        return await db.scalar(text(sql), params)
-
-
-async def rows(state: AppState, sql: str, **params: Any) -> list[Any]:
-    async with state.sessions() as db:
-        return list((await db.execute(text(sql), params)).all())
-
-
-async def execute(state: AppState, sql: str, **params: Any) -> None:
-    async with state.sessions.begin() as db:
-        await db.execute(text(sql), params)
-
-
 async def user_id(state: AppState, email: str) -> int:
-    found = await scalar(state, "SELECT id FROM users WHERE lower(email) = lower(:e)", e=email)
+    found = await sql_scalar(state, "SELECT id FROM users WHERE lower(email) = lower(:e)", e=email)
     assert isinstance(found, int), f"no user {email}"
     return found
 
@@ -164,7 +149,7 @@ async def user_id(state: AppState, email: str) -> int:
 async def live_sessions(state: AppState, email: str) -> int:
     """How many unrevoked login sessions the user has."""
     return int(
-        await scalar(
+        await sql_scalar(
             state,
             "SELECT count(*) FROM login_sessions s JOIN users u ON u.id = s.user_id"
             " WHERE lower(u.email) = lower(:e) AND s.revoked_at IS NULL",

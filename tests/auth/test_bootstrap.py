@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests import pgbouncer
-from tests.auth.support import ME, call, me_with, rows, scalar
-from tests.helpers import login, measured, register
+from tests.auth.support import ME, call, me_with
+from tests.helpers import login, measured, register, sql_rows, sql_scalar
 from web.state import AppState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -61,7 +61,7 @@ async def test_create_admin_then_sign_in_as_admin(
     users = await call(client, "{ users { totalCount nodes { email role } } }")
     assert users["data"]["users"]["nodes"] == [{"email": "boss@example.com", "role": "ADMIN"}]
     # the command hashed with the current parameters: signing in did not need a rehash
-    stored = await scalar(state, "SELECT password_hash FROM users")
+    stored = await sql_scalar(state, "SELECT password_hash FROM users")
     assert not state.passwords.needs_rehash(stored)
 
 
@@ -73,14 +73,14 @@ async def test_create_admin_leaves_a_registered_account_alone_and_promote_takes_
     refuses and changes nothing; promote shows whose account it is, then promotes it."""
     await register(client, "\u212aarl@example.com", name="Carl")
     row = "SELECT id, email, name, role, password_hash, updated_at FROM users"
-    before = await rows(state, row)
+    before = await sql_rows(state, row)
     old_access = client.cookies["orderly_access"]
 
     refused = await _cli(database_url, tmp_path, "create-admin", "--email", "karl@example.com",
                          "--name", "Karl")  # fmt: skip
     assert refused.returncode == 2
     assert "server.py promote --email karl@example.com" in refused.stderr
-    assert await rows(state, row) == before
+    assert await sql_rows(state, row) == before
     assert (await me_with(client, old_access)) is not None  # not even its sessions ended
 
     promoted = await _cli(database_url, tmp_path, "promote", "--email", "KARL@example.com",
@@ -95,4 +95,4 @@ async def test_create_admin_leaves_a_registered_account_alone_and_promote_takes_
     payload = await login(client, "karl@example.com")  # the password they registered with
     assert payload["user"]["role"] == "ADMIN"
     assert payload["user"]["name"] == "Carl"
-    assert await scalar(state, "SELECT password_hash FROM users") == before[0].password_hash
+    assert await sql_scalar(state, "SELECT password_hash FROM users") == before[0].password_hash

@@ -8,18 +8,9 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from tests.auth.support import (
-    ACCESS,
-    LOGOUT_ALL,
-    ME,
-    call,
-    jar,
-    live_sessions,
-    post,
-    scalar,
-)
+from tests.auth.support import ACCESS, LOGOUT_ALL, ME, call, jar, live_sessions, post
 from tests.conftest import BASE_URL
-from tests.helpers import PASSWORD, login, register
+from tests.helpers import PASSWORD, login, register, sql_scalar
 from web.state import AppState
 
 VICTIM = "victim@example.com"
@@ -76,8 +67,8 @@ REFUSED_SENDERS: dict[str, Send] = {
 
 
 async def _nothing_written(state: AppState, sessions_before: int) -> None:
-    assert await scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 0
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == sessions_before
+    assert await sql_scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 0
+    assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == sessions_before
 
 
 async def _maybe_sign_in(client: httpx.AsyncClient, signed_in: bool) -> int:
@@ -107,8 +98,8 @@ async def test_json_post_runs(signed_in: bool, client: httpx.AsyncClient, state:
     response = await _json(client, REGISTER_FORGED)
     assert response.status_code == 200, response.text
     assert response.json()["data"]["register"]["userErrors"] == []
-    assert await scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 1
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == sessions + 1
+    assert await sql_scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == sessions + 1
 
 
 async def test_json_with_a_charset_parameter_is_json(
@@ -120,18 +111,22 @@ async def test_json_with_a_charset_parameter_is_json(
         headers={"Content-Type": "application/json; charset=utf-8"},
     )
     assert response.status_code == 200, response.text
-    assert await scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 1
 
 
 async def test_form_change_password_with_an_auth_cookie_changes_nothing(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     await register(client, VICTIM, name="Victim")
-    hash_before = await scalar(state, "SELECT password_hash FROM users WHERE email = :e", e=VICTIM)
+    hash_before = await sql_scalar(
+        state, "SELECT password_hash FROM users WHERE email = :e", e=VICTIM
+    )
     for send in REFUSED_SENDERS.values():
         response = await send(client, CHANGE_PASSWORD_FORGED)
         assert response.status_code == 415, response.text
-    hash_after = await scalar(state, "SELECT password_hash FROM users WHERE email = :e", e=VICTIM)
+    hash_after = await sql_scalar(
+        state, "SELECT password_hash FROM users WHERE email = :e", e=VICTIM
+    )
     assert hash_after == hash_before
     assert await live_sessions(state, VICTIM) == 1
     assert (await call(client, ME))["data"]["me"]["email"] == VICTIM
@@ -250,5 +245,5 @@ async def test_allowed_origin_passes(
     response = await post(client, REGISTER_FORGED, headers={"Origin": origin})
     assert response.status_code == 200, response.text
     assert response.json()["data"]["register"]["userErrors"] == []
-    assert await scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 1
     assert jar(client, ACCESS)

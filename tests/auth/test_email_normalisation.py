@@ -10,8 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import ACCESS, call, execute, rows, scalar
-from tests.helpers import PASSWORD, REGISTER, login, register
+from tests.auth.support import ACCESS, call
+from tests.helpers import PASSWORD, REGISTER, login, register, sql_execute, sql_rows, sql_scalar
 from web.state import AppState
 
 USERS_ROW = "SELECT id, email, email_key, name, role, password_hash, updated_at FROM users"
@@ -47,7 +47,7 @@ async def _register(
 
 
 async def _rows(state: AppState) -> list[Any]:
-    return await rows(state, USERS_ROW + " ORDER BY id")
+    return await sql_rows(state, USERS_ROW + " ORDER BY id")
 
 
 @pytest.mark.parametrize("email", LOOK_ALIKES.values(), ids=LOOK_ALIKES.keys())
@@ -60,8 +60,8 @@ async def test_a_look_alike_address_is_invalid_input_and_writes_nothing(
         ("INVALID_INPUT", ["email"])
     ], payload
     assert not client.cookies.get(ACCESS)
-    assert await scalar(state, "SELECT count(*) FROM users") == 0
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == 0
+    assert await sql_scalar(state, "SELECT count(*) FROM users") == 0
+    assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == 0
 
 
 @pytest.mark.parametrize(
@@ -80,7 +80,7 @@ async def test_rest_refuses_look_alikes_the_same_way(
     assert problem["code"] == "INVALID_INPUT"
     assert [(e["code"], e["field"]) for e in problem["errors"]] == [("INVALID_INPUT", ["email"])]
     assert "set-cookie" not in response.headers
-    assert await scalar(state, "SELECT count(*) FROM users") == 0
+    assert await sql_scalar(state, "SELECT count(*) FROM users") == 0
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ async def test_an_address_equal_once_normalised_is_taken_and_the_account_is_unch
     assert rest.json()["code"] == "EMAIL_TAKEN"
 
     assert await _rows(state) == before
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == 1
 
 
 async def test_a_kelvin_sign_address_is_stored_as_the_plain_letter(
@@ -116,7 +116,7 @@ async def test_a_kelvin_sign_address_is_stored_as_the_plain_letter(
     not a look-alike of it, and the plain address can no longer be registered again."""
     user = await register(client, "\u212aarl@example.com")
     assert user["email"] == "Karl@example.com"
-    assert await scalar(state, "SELECT email || ' ' || email_key FROM users") == (
+    assert await sql_scalar(state, "SELECT email || ' ' || email_key FROM users") == (
         "Karl@example.com karl@example.com"
     )
     payload = await _register(stranger, "karl@example.com")
@@ -156,14 +156,14 @@ async def test_single_script_international_addresses_are_accepted(
     payload = await _register(client, email)
     assert payload["userErrors"] == []
     assert payload["user"]["email"] == email
-    assert await scalar(state, "SELECT count(*) FROM users") == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM users") == 1
 
 
 async def test_the_user_search_matches_the_normalised_address(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     await register(client, "karl@example.com", name="Karl")
-    await execute(state, "UPDATE users SET role = 'ADMIN' WHERE email = 'karl@example.com'")
+    await sql_execute(state, "UPDATE users SET role = 'ADMIN' WHERE email = 'karl@example.com'")
     client.cookies.clear()
     await login(client, "karl@example.com")
     found = await call(

@@ -9,30 +9,21 @@ import httpx
 import pytest
 from argon2 import PasswordHasher, Type
 
-from tests.auth.support import (
-    CHANGE_PASSWORD,
-    ME,
-    call,
-    execute,
-    live_sessions,
-    post,
-    scalar,
-    set_cookies,
-)
-from tests.helpers import LOGIN, PASSWORD, REGISTER, login, register
+from tests.auth.support import CHANGE_PASSWORD, ME, call, live_sessions, post, set_cookies
+from tests.helpers import LOGIN, PASSWORD, REGISTER, login, register, sql_execute, sql_scalar
 from web.state import AppState
 
 CURRENT_PARAMETERS = "$argon2id$v=19$m=19456,t=2,p=1$"
 
 
 async def _hash_of(state: AppState, email: str) -> str:
-    found = await scalar(state, "SELECT password_hash FROM users WHERE email = :e", e=email)
+    found = await sql_scalar(state, "SELECT password_hash FROM users WHERE email = :e", e=email)
     assert isinstance(found, str)
     return found
 
 
 async def _insert_user(state: AppState, email: str, password_hash: str) -> None:
-    await execute(
+    await sql_execute(
         state,
         "INSERT INTO users (email, email_key, name, password_hash)"
         " VALUES (:e, lower(:e), 'Old', :h)",
@@ -203,7 +194,7 @@ async def test_common_and_easily_guessed_passwords_are_refused_with_advice(
     )
     assert rest.status_code == 400
     assert rest.json()["code"] == "WEAK_PASSWORD"
-    assert await scalar(state, "SELECT count(*) FROM users") == 0
+    assert await sql_scalar(state, "SELECT count(*) FROM users") == 0
 
 
 async def test_a_password_made_of_the_account_name_is_refused(
@@ -217,7 +208,7 @@ async def test_a_password_made_of_the_account_name_is_refused(
     )  # fmt: skip
     errors = body["data"]["register"]["userErrors"]
     assert [e["code"] for e in errors] == ["WEAK_PASSWORD"]
-    assert await scalar(state, "SELECT count(*) FROM users") == 0
+    assert await sql_scalar(state, "SELECT count(*) FROM users") == 0
 
 
 @pytest.mark.parametrize(

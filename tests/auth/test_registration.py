@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import ACCESS, call, scalar, set_cookies
-from tests.helpers import PASSWORD, REGISTER, count, gql, login, register
+from tests.auth.support import ACCESS, call, set_cookies
+from tests.helpers import PASSWORD, REGISTER, count, gql, login, register, sql_scalar
 from web.state import AppState
 
 
@@ -27,7 +27,7 @@ def _problems(payload: dict[str, Any]) -> list[tuple[str, list[str] | None]]:
 
 
 async def _users(state: AppState) -> int:
-    return int(await scalar(state, "SELECT count(*) FROM users"))
+    return int(await sql_scalar(state, "SELECT count(*) FROM users"))
 
 
 @pytest.mark.parametrize(
@@ -68,7 +68,7 @@ async def test_weak_passwords_are_refused_and_nothing_is_written(
     assert _problems(payload) == [("WEAK_PASSWORD", ["password"])]
     assert set_cookies(body_response) == {}
     assert await _users(state) == 0
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == 0
+    assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == 0
 
 
 @pytest.mark.parametrize("password", ["Zq8!vR#2", (PASSWORD + ", ") * 4 + "Zq8!vR#2"])
@@ -128,7 +128,7 @@ async def test_an_email_taken_in_another_case_is_email_taken(
     assert _problems(payload) == [("EMAIL_TAKEN", ["email"])]
     assert not stranger.cookies.get(ACCESS)
     assert await _users(state) == 1
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == 1
     # the original account's password is untouched
     login = await call(
         stranger,
@@ -146,7 +146,7 @@ async def test_register_creates_a_signed_in_client(
     assert payload["user"]["email"] == "Ann@Example.com"
     assert payload["user"]["name"] == "Ann"
     assert payload["user"]["role"] == "CLIENT"
-    stored = await scalar(state, "SELECT email || '|' || name || '|' || role FROM users")
+    stored = await sql_scalar(state, "SELECT email || '|' || name || '|' || role FROM users")
     assert stored == "Ann@Example.com|Ann|CLIENT"
     me = await call(client, "{ me { id email } }")
     assert me["data"]["me"] == {"id": payload["user"]["id"], "email": "Ann@Example.com"}

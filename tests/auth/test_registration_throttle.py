@@ -6,8 +6,8 @@ import httpx
 
 from auth.throttle import REGISTRATION_LIMIT, WINDOW
 from tests.auth.conftest import ClientFactory
-from tests.auth.support import error_codes, scalar
-from tests.helpers import PASSWORD, REGISTER, count, gql
+from tests.auth.support import error_codes
+from tests.helpers import PASSWORD, REGISTER, count, gql, sql_scalar
 from web.state import AppState
 
 
@@ -34,7 +34,7 @@ async def test_an_address_registers_a_few_accounts_per_window(
     assert 1 <= int(rest.headers["retry-after"]) <= WINDOW.total_seconds()
     assert not refused.cookies.get("orderly_access")
     assert await count(state, "users") == REGISTRATION_LIMIT
-    counted = await scalar(
+    counted = await sql_scalar(
         state, "SELECT failures FROM login_throttle WHERE bucket = :b", b=f"register:{address}"
     )
     assert counted == REGISTRATION_LIMIT  # refused registrations are not counted

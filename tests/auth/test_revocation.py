@@ -17,13 +17,11 @@ from tests.auth.support import (
     assert_access_refused,
     assert_refresh_refused,
     call,
-    execute,
     jar,
     live_sessions,
     me_with,
-    scalar,
 )
-from tests.helpers import PASSWORD, login, register, register_admin
+from tests.helpers import PASSWORD, login, register, register_admin, sql_execute, sql_scalar
 from web.state import AppState
 
 NEW_PASSWORD = "a brand new passphrase"
@@ -158,7 +156,7 @@ async def test_set_user_role_refuses_the_users_old_cookies_at_once(
         await assert_access_refused(stranger, access)
         await assert_refresh_refused(stranger, refresh)
     assert await live_sessions(state, "ann@example.com") == 0
-    role = await scalar(state, "SELECT role FROM users WHERE email = 'ann@example.com'")
+    role = await sql_scalar(state, "SELECT role FROM users WHERE email = 'ann@example.com'")
     assert role == "ADMIN"
     # signing in again gives a session with the new role; the admin's own session is untouched
     assert (await login(client, "ann@example.com"))["user"]["role"] == "ADMIN"
@@ -172,12 +170,12 @@ async def test_expired_sessions_are_pruned_with_their_tokens(
 
     await register(client, "old@example.com")
     await register(client, "new@example.com")
-    await execute(
+    await sql_execute(
         state,
         "UPDATE login_sessions SET expires_at = now() - interval '1 second' WHERE user_id = "
         "(SELECT id FROM users WHERE email = 'old@example.com')",
     )
     async with state.sessions.begin() as db:
         assert await prune_expired_sessions(db) == 1
-    assert await scalar(state, "SELECT count(*) FROM login_sessions") == 1
-    assert await scalar(state, "SELECT count(*) FROM refresh_tokens") == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == 1
+    assert await sql_scalar(state, "SELECT count(*) FROM refresh_tokens") == 1

@@ -17,9 +17,8 @@ from tests.auth.support import (
     call,
     error_codes,
     live_sessions,
-    scalar,
 )
-from tests.helpers import PASSWORD, register, register_admin
+from tests.helpers import PASSWORD, register, register_admin, sql_scalar
 from web.state import AppState
 
 USERS = "{ users { totalCount nodes { email role } } }"
@@ -71,7 +70,7 @@ async def test_set_user_role_requires_the_admin_role(
 
     body = await call(client, SET_USER_ROLE, {"id": target["id"], "role": "ADMIN"})
 
-    stored = await scalar(state, "SELECT role FROM users WHERE email = 'tina@example.com'")
+    stored = await sql_scalar(state, "SELECT role FROM users WHERE email = 'tina@example.com'")
     if expected is None:
         assert body["data"]["setUserRole"]["user"]["role"] == "ADMIN", body
         assert stored == "ADMIN"
@@ -82,7 +81,7 @@ async def test_set_user_role_requires_the_admin_role(
         # nothing was written: the role is the same and the target's session lives on
         assert stored == "CLIENT"
         assert await live_sessions(state, "tina@example.com") == 1
-        updated = await scalar(
+        updated = await sql_scalar(
             state, "SELECT updated_at = created_at FROM users WHERE email = 'tina@example.com'"
         )
         assert updated is True
@@ -92,7 +91,7 @@ async def test_a_client_cannot_promote_themself(client: httpx.AsyncClient, state
     me = await register(client, "carl@example.com", name="Carl")
     body = await call(client, SET_USER_ROLE, {"id": me["id"], "role": "ADMIN"})
     assert error_codes(body) == ["FORBIDDEN"]
-    assert await scalar(state, "SELECT role FROM users") == "CLIENT"
+    assert await sql_scalar(state, "SELECT role FROM users") == "CLIENT"
 
 
 async def test_an_admin_cannot_change_their_own_role(
@@ -103,7 +102,7 @@ async def test_an_admin_cannot_change_their_own_role(
     payload = body["data"]["setUserRole"]
     assert payload["user"] is None
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("INVALID_INPUT", ["id"])]
-    assert await scalar(state, "SELECT role FROM users") == "ADMIN"
+    assert await sql_scalar(state, "SELECT role FROM users") == "ADMIN"
 
 
 async def test_set_user_role_of_an_unknown_or_malformed_id(

@@ -19,17 +19,15 @@ from tests.auth.support import (
     me_with,
     post,
     refresh_hash,
-    rows,
-    scalar,
     set_cookies,
 )
-from tests.helpers import register
+from tests.helpers import register, sql_rows, sql_scalar
 from web.state import AppState
 
 
 async def _token_row(state: AppState, token: str) -> tuple[int, int | None, bool, bool]:
     """(id, parent id, spent, revoked) of the stored refresh token."""
-    found = await rows(
+    found = await sql_rows(
         state,
         "SELECT id, parent_id, used_at IS NOT NULL, revoked_at IS NOT NULL"
         " FROM refresh_tokens WHERE token_hash = :h",
@@ -52,7 +50,7 @@ async def test_refresh_tokens_are_stored_only_as_hashes(
     await register(client, "ann@example.com")
     refresh = jar(client, REFRESH)
     await _token_row(state, refresh)
-    stored = await scalar(
+    stored = await sql_scalar(
         state, "SELECT count(*) FROM refresh_tokens WHERE token_hash = convert_to(:t, 'UTF8')",
         t=refresh,
     )  # fmt: skip
@@ -75,7 +73,7 @@ async def test_each_refresh_rotates_and_chains_to_its_parent(
     for token in tokens[:-1]:
         assert (await _token_row(state, token))[2], "a rotated token must be marked spent"
     assert not (await _token_row(state, tokens[-1]))[2]
-    sessions = await scalar(state, "SELECT count(DISTINCT session_id) FROM refresh_tokens")
+    sessions = await sql_scalar(state, "SELECT count(DISTINCT session_id) FROM refresh_tokens")
     assert sessions == 1
 
 
@@ -88,7 +86,7 @@ async def test_the_old_refresh_token_is_refused_after_rotation(
     await _refresh(client)
     await assert_refresh_refused(stranger, old)
     # refusing it created no second successor
-    successors = await scalar(
+    successors = await sql_scalar(
         state, "SELECT count(*) FROM refresh_tokens WHERE parent_id = :p", p=old_id
     )
     assert successors == 1
@@ -112,7 +110,9 @@ async def test_reusing_a_rotated_token_revokes_the_whole_session(
     await assert_refresh_refused(stranger, new_refresh)
     # the legitimate client, with its own jar, is signed out as well
     assert (await call(client, "{ me { id } }"))["data"]["me"] is None
-    revoked = await scalar(state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NULL")
+    revoked = await sql_scalar(
+        state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NULL"
+    )
     assert revoked == 0
 
 
@@ -170,7 +170,7 @@ async def test_concurrent_refreshes_with_one_token_have_exactly_one_winner(
     assert winner.json()["data"]["refreshSession"]["user"]["email"] == "ann@example.com"
     assert error_codes(loser.json()) == ["UNAUTHENTICATED"]
     assert set_cookies(loser) == {}
-    successors = await scalar(
+    successors = await sql_scalar(
         state, "SELECT count(*) FROM refresh_tokens WHERE parent_id = :p", p=token_id
     )
     assert successors == 1
@@ -182,5 +182,5 @@ async def test_concurrent_refreshes_with_one_token_have_exactly_one_winner(
     fresh = set_cookies(winner)
     await assert_access_refused(tab_a, fresh[ACCESS].value)
     await assert_refresh_refused(tab_a, fresh[REFRESH].value)
-    live = await scalar(state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NULL")
+    live = await sql_scalar(state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NULL")
     assert live == 0

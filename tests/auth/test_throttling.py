@@ -11,8 +11,8 @@ import pytest
 
 from auth.throttle import ADDRESS_LIMIT, EMAIL_LIMIT, PAIR_LIMIT, WINDOW
 from tests.auth.conftest import ClientFactory
-from tests.auth.support import call, error_codes, execute, scalar
-from tests.helpers import LOGIN, PASSWORD, make_admin, register
+from tests.auth.support import call, error_codes
+from tests.helpers import LOGIN, PASSWORD, make_admin, register, sql_execute, sql_scalar
 from web.state import AppState
 
 ANN = "ann@example.com"
@@ -73,9 +73,9 @@ async def _refused_and_nothing_written(
     state: AppState, client: httpx.AsyncClient, email: str, password: str
 ) -> None:
     """The attempt is RATE_LIMITED, counts nothing, and signs nobody in."""
-    before = (await scalar(state, FAILURES), await scalar(state, SESSIONS))
+    before = (await sql_scalar(state, FAILURES), await sql_scalar(state, SESSIONS))
     _assert_rate_limited(await _attempt(client, email, password))
-    assert (await scalar(state, FAILURES), await scalar(state, SESSIONS)) == before
+    assert (await sql_scalar(state, FAILURES), await sql_scalar(state, SESSIONS)) == before
 
 
 # --- one address on one account ---------------------------------------------------------
@@ -114,7 +114,7 @@ async def test_signing_in_forgives_the_addresss_earlier_typos(
     client.cookies.clear()
     assert await _guess_until_refused(client, ANN) == PAIR_LIMIT
     # the account and the address keep every failure, the successful attempt uncounted
-    assert await scalar(state, FAILURES) == 2 * (2 * PAIR_LIMIT - 1) + PAIR_LIMIT
+    assert await sql_scalar(state, FAILURES) == 2 * (2 * PAIR_LIMIT - 1) + PAIR_LIMIT
 
 
 async def test_the_email_bucket_ignores_case_and_surrounding_spaces(
@@ -158,7 +158,7 @@ async def test_guesses_from_many_addresses_never_lock_the_admin_out(
         assert _outcome(await _attempt(attacker, ADMIN, WRONG)) == "INVALID_CREDENTIALS"
     for attacker in attackers:  # and on, until every one of them is refused
         await _guess_until_refused(attacker, ADMIN)
-    assert await scalar(state, FAILURES) == 3 * EMAIL_LIMIT  # pairs, email and addresses
+    assert await sql_scalar(state, FAILURES) == 3 * EMAIL_LIMIT  # pairs, email and addresses
 
     for attacker in attackers:  # not even the right password helps a guessing address
         await _refused_and_nothing_written(state, attacker, ADMIN, PASSWORD)
@@ -166,7 +166,7 @@ async def test_guesses_from_many_addresses_never_lock_the_admin_out(
     assert admin["role"] == "ADMIN"
     # and again later: the successful sign-in was not counted against anyone
     await _assert_signs_in(await new_client("203.0.113.5"), ADMIN)
-    assert await scalar(state, FAILURES) == 3 * EMAIL_LIMIT
+    assert await sql_scalar(state, FAILURES) == 3 * EMAIL_LIMIT
 
 
 async def test_guessing_per_account_is_bounded_whatever_the_number_of_addresses(
@@ -182,7 +182,9 @@ async def test_guessing_per_account_is_bounded_whatever_the_number_of_addresses(
     spent = EMAIL_LIMIT // PAIR_LIMIT
     assert guesses == [PAIR_LIMIT] * spent + [1] * (addresses - spent)
     assert sum(guesses) <= min(PAIR_LIMIT * addresses, EMAIL_LIMIT + addresses)
-    account = await scalar(state, "SELECT failures FROM login_throttle WHERE bucket LIKE 'email:%'")
+    account = await sql_scalar(
+        state, "SELECT failures FROM login_throttle WHERE bucket LIKE 'email:%'"
+    )
     assert account == sum(guesses)
     await _assert_signs_in(await new_client("203.0.113.5"), ANN)
 
@@ -224,7 +226,7 @@ async def test_an_address_guessing_on_many_accounts_does_not_lock_out_its_neighb
     # ... one on an account it has not, which is counted
     assert _outcome(await _attempt(stuffer, "other@example.com", WRONG)) == "INVALID_CREDENTIALS"
     await _refused_and_nothing_written(state, stuffer, "other@example.com", WRONG)
-    address = await scalar(
+    address = await sql_scalar(
         state, "SELECT failures FROM login_throttle WHERE bucket = :b", b=f"address:{shared}"
     )
     assert address == ADDRESS_LIMIT + 1
@@ -242,7 +244,7 @@ async def test_a_successful_login_is_not_counted(
     await _registered(new_client)
     for _ in range(PAIR_LIMIT + 3):
         await _assert_signs_in(client, ANN)
-    assert await scalar(state, FAILURES) == 0
+    assert await sql_scalar(state, FAILURES) == 0
 
 
 async def test_login_works_again_once_the_window_has_passed(
@@ -253,7 +255,7 @@ async def test_login_works_again_once_the_window_has_passed(
     _assert_rate_limited(await _attempt(client, ANN, PASSWORD))
 
     # let the window age: the counters now belong to a window that has ended
-    await execute(
+    await sql_execute(
         state,
         "UPDATE login_throttle SET window_start = window_start - make_interval(secs => :s)",
         s=WINDOW.total_seconds(),
@@ -301,14 +303,14 @@ async def test_wrong_current_passwords_are_throttled_like_logins(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     await register(client, ANN)
-    before = await scalar(state, "SELECT password_hash FROM users")
+    before = await sql_scalar(state, "SELECT password_hash FROM users")
     attempt = {"input": {"currentPassword": WRONG, "newPassword": "a brand new passphrase"}}
     for _ in range(PAIR_LIMIT):
         body = await call(client, CHANGE_PASSWORD, attempt)
         assert body["data"]["changePassword"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
     right = {"input": {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}}
     _assert_rate_limited(await call(client, CHANGE_PASSWORD, right))
-    assert await scalar(state, "SELECT password_hash FROM users") == before
+    assert await sql_scalar(state, "SELECT password_hash FROM users") == before
 
 
 async def test_expired_windows_are_pruned(state: AppState) -> None:
@@ -320,7 +322,7 @@ async def test_expired_windows_are_pruned(state: AppState) -> None:
     current = window_start(now)
     for bucket, start in (("email:old", current - 2 * WINDOW), ("email:last", current - WINDOW),
                           ("email:now", current)):  # fmt: skip
-        await execute(
+        await sql_execute(
             state,
             "INSERT INTO login_throttle (bucket, window_start, failures) VALUES (:b, :w, 3)",
             b=bucket,
@@ -328,5 +330,7 @@ async def test_expired_windows_are_pruned(state: AppState) -> None:
         )
     async with state.sessions.begin() as db:
         assert await prune(db, now=now) == 1
-    left = await scalar(state, "SELECT string_agg(bucket, ',' ORDER BY bucket) FROM login_throttle")
+    left = await sql_scalar(
+        state, "SELECT string_agg(bucket, ',' ORDER BY bucket) FROM login_throttle"
+    )
     assert left == "email:last,email:now"

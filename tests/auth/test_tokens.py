@@ -26,11 +26,10 @@ from tests.auth.support import (
     call,
     jar,
     me_with,
-    scalar,
     user_id,
 )
 from tests.conftest import TEST_SECRET
-from tests.helpers import register
+from tests.helpers import register, sql_scalar
 from web.state import AppState
 
 OTHER_SECRET = "another-secret-that-is-just-as-long-as-the-real-one-0123456789"
@@ -49,7 +48,7 @@ class Identity:
 
 
 async def _session_of(state: AppState, user: int) -> uuid.UUID:
-    found = await scalar(state, "SELECT id FROM login_sessions WHERE user_id = :u", u=user)
+    found = await sql_scalar(state, "SELECT id FROM login_sessions WHERE user_id = :u", u=user)
     assert isinstance(found, uuid.UUID)
     return found
 
@@ -194,7 +193,7 @@ async def test_forged_access_token_is_refused(
     assert token != identity.access
     await assert_access_refused(stranger, token)
     # the refused logoutAll ended nobody's session
-    revoked = await scalar(
+    revoked = await sql_scalar(
         state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NOT NULL"
     )
     assert revoked == 0

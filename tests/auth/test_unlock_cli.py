@@ -11,8 +11,7 @@ import httpx
 from auth.throttle import PAIR_LIMIT
 from tests import pgbouncer
 from tests.auth.conftest import ClientFactory
-from tests.auth.support import scalar
-from tests.helpers import LOGIN, PASSWORD, gql, register
+from tests.helpers import LOGIN, PASSWORD, gql, register, sql_scalar
 from tests.test_cli import run_cli
 from web.state import AppState
 
@@ -71,7 +70,7 @@ async def test_unlock_by_email_and_by_address(
     by_address = await _unlock(database_url, tmp_path, "--address", ATTACKER)
     assert by_address.returncode == 0, by_address.stderr
     assert by_address.stdout.strip() == "cleared 2 throttle counters"  # the address and a pair
-    left = await scalar(
+    left = await sql_scalar(
         state,
         "SELECT string_agg(bucket, ',' ORDER BY bucket) FROM login_throttle WHERE failures > 0",
     )

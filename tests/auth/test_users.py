@@ -7,8 +7,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import call, error_codes, execute
-from tests.helpers import register_admin
+from tests.auth.support import call, error_codes
+from tests.helpers import register_admin, sql_execute
 from web.state import AppState
 
 USERS = """
@@ -37,7 +37,7 @@ ADMIN = "root@example.com"
 async def admin(client: httpx.AsyncClient, state: AppState) -> httpx.AsyncClient:
     await register_admin(client, state, ADMIN)  # the newest user
     for email, name, role, ago in PEOPLE:
-        await execute(
+        await sql_execute(
             state,
             "INSERT INTO users (email, email_key, name, role, password_hash, created_at)"
             " VALUES (:e, lower(:e), :n, :r, 'x', now() - make_interval(secs => :ago))",

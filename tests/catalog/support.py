@@ -23,7 +23,7 @@ from auth.passwords import Passwords
 from db.models import Product
 from resolvers.ids import from_global_id, to_global_id
 from tests.conftest import BASE_URL
-from tests.helpers import PASSWORD, gql, login
+from tests.helpers import PASSWORD, data, login, sql_rows
 from web.state import AppState
 
 
@@ -126,24 +126,6 @@ async def customer(accounts: Accounts) -> Actor:
 # --- GraphQL -----------------------------------------------------------------------------
 
 
-async def data(http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None) -> Any:
-    """The `data` of a request that must not fail at the request level."""
-    body = await gql(http, query, variables)
-    assert "errors" not in body, body
-    return body["data"]
-
-
-async def error_code(
-    http: httpx.AsyncClient, query: str, variables: dict[str, Any] | None = None
-) -> str:
-    """The `extensions.code` of a request that must fail at the request level."""
-    body = await gql(http, query, variables)
-    assert body.get("errors"), body
-    codes: set[str] = {error["extensions"]["code"] for error in body["errors"]}
-    assert len(codes) == 1, body
-    return codes.pop()
-
-
 CREATE_PRODUCT = """
 mutation Create($input: CreateProductInput!) {
   createProduct(input: $input) {
@@ -217,21 +199,6 @@ def product_id(key: int) -> str:
 
 def product_key(public_id: str) -> int:
     return from_global_id(public_id, "Product")
-
-
-async def sql_scalar(state: AppState, statement: str, **params: Any) -> Any:
-    async with state.sessions() as db:
-        return await db.scalar(text(statement), params)
-
-
-async def sql_rows(state: AppState, statement: str, **params: Any) -> list[Any]:
-    async with state.sessions() as db:
-        return list(await db.execute(text(statement), params))
-
-
-async def sql_execute(state: AppState, statement: str, **params: Any) -> None:
-    async with state.sessions.begin() as db:
-        await db.execute(text(statement), params)
 
 
 async def stocks(state: AppState) -> dict[int, int]:

@@ -14,14 +14,12 @@ from tests.catalog.support import (
     Actor,
     NewProduct,
     create_product,
-    data,
-    error_code,
     insert_products,
     product_id,
     product_rows,
     snapshot,
-    sql_rows,
 )
+from tests.helpers import data, error_code, sql_rows
 from web.state import AppState
 
 VALID = {"name": "Kettle", "description": "Boils water", "price": "29.99", "stock": 4}

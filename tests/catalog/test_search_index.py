@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import event, text
 
 from settings import Settings
-from tests.catalog.support import Actor, error_code
+from tests.catalog.support import Actor
+from tests.helpers import error_code
 from web.state import AppState
 
 SEARCH = """

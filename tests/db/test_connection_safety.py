@@ -23,14 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from db.driver import fetch_value
 from db.failures import is_unavailable
 from settings import Settings
-from tests.catalog.support import (
-    Accounts,
-    Actor,
-    NewProduct,
-    insert_products,
-    product_id,
-    snapshot,
-)
+from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id, snapshot
 from tests.helpers import PASSWORD, register
 from tests.orders.support import place_ok
 from web.state import AppState

@@ -8,7 +8,8 @@ from typing import Any
 import httpx
 
 from resolvers.ids import from_global_id
-from tests.catalog.support import Actor, data, sql_rows, sql_scalar
+from tests.catalog.support import Actor
+from tests.helpers import data, sql_rows, sql_scalar
 from web.state import AppState
 
 STATUSES = ("PENDING", "PAID", "SHIPPED", "DELIVERED", "CANCELLED")

@@ -13,11 +13,10 @@ from tests.catalog.support import (
     insert_products,
     product_id,
     snapshot,
-    sql_execute,
-    sql_scalar,
     stocks,
     table_counts,
 )
+from tests.helpers import sql_execute, sql_scalar
 from tests.orders.support import cancel, error_codes, place, place_ok
 from web.state import AppState
 

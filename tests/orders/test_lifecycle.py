@@ -15,17 +15,8 @@ from typing import Any
 import pytest
 
 from resolvers.ids import to_global_id
-from tests.catalog.support import (
-    Actor,
-    NewProduct,
-    data,
-    error_code,
-    insert_products,
-    product_id,
-    snapshot,
-    sql_rows,
-    stocks,
-)
+from tests.catalog.support import Actor, NewProduct, insert_products, product_id, snapshot, stocks
+from tests.helpers import data, error_code, sql_rows
 from tests.orders.support import (
     ORDER_EVENTS,
     STATUSES,

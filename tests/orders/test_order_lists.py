@@ -10,16 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.catalog.support import (
-    Accounts,
-    Actor,
-    NewProduct,
-    data,
-    error_code,
-    insert_products,
-    product_id,
-    sql_execute,
-)
+from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id
+from tests.helpers import data, error_code, sql_execute
 from tests.orders.support import cancel, move_ok, order_key, place_ok
 from web.state import AppState
 

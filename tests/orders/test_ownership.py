@@ -7,16 +7,8 @@ from typing import Any
 import httpx
 
 from resolvers.ids import to_global_id
-from tests.catalog.support import (
-    Accounts,
-    Actor,
-    NewProduct,
-    data,
-    error_code,
-    insert_products,
-    product_id,
-    snapshot,
-)
+from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id, snapshot
+from tests.helpers import data, error_code
 from tests.orders.support import cancel, error_codes, move_ok, place_ok
 from web.state import AppState
 

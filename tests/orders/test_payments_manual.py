@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.catalog.support import Actor, NewProduct, data, insert_products, product_id, snapshot
+from tests.catalog.support import Actor, NewProduct, insert_products, product_id, snapshot
+from tests.helpers import data
 from tests.orders.support import place_ok
 from web.state import AppState
 

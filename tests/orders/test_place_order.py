@@ -13,14 +13,13 @@ from tests.catalog.support import (
     DELETE_PRODUCT,
     Actor,
     NewProduct,
-    data,
-    error_code,
     insert_products,
     product_id,
     snapshot,
     stocks,
     table_counts,
 )
+from tests.helpers import data, error_code
 from tests.orders.support import (
     ORDER_EVENTS,
     PLACE_ORDER,

@@ -4,14 +4,8 @@ from __future__ import annotations
 
 import httpx
 
-from tests.catalog.support import (
-    DELETE_PRODUCT,
-    UPDATE_PRODUCT,
-    Actor,
-    create_product,
-    data,
-    sql_rows,
-)
+from tests.catalog.support import DELETE_PRODUCT, UPDATE_PRODUCT, Actor, create_product
+from tests.helpers import data, sql_rows
 from tests.orders.support import place_ok
 from web.state import AppState
 

@@ -9,15 +9,9 @@ from dataclasses import replace
 import pytest
 
 from settings import Settings
-from tests.catalog.support import (
-    Accounts,
-    Actor,
-    NewProduct,
-    data,
-    insert_products,
-    product_id,
-)
+from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id
 from tests.conftest import StatementCounter
+from tests.helpers import data
 from tests.orders.support import move_ok, place_ok
 from web.state import AppState
 

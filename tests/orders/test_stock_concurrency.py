@@ -11,10 +11,10 @@ from tests.catalog.support import (
     NewProduct,
     insert_products,
     product_id,
-    sql_scalar,
     stocks,
     table_counts,
 )
+from tests.helpers import sql_scalar
 from tests.orders.support import place, units_sold
 from web.state import AppState
 

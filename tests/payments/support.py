@@ -13,8 +13,8 @@ import httpx
 import orjson
 
 from settings import Settings
-from tests.catalog.support import Actor, NewProduct, data, insert_products, product_id, sql_rows
-from tests.helpers import PASSWORD
+from tests.catalog.support import Actor, NewProduct, insert_products, product_id
+from tests.helpers import PASSWORD, data, sql_rows
 from tests.live_server import SECRET, Server
 from tests.orders.support import order_key, place_ok
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe

@@ -14,7 +14,8 @@ from db.engine import create_engine, create_session_factory
 from resolvers.payment_provider import PaymentProvider, provider_from_settings
 from resolvers.payments import Sessions, expire_unpaid_orders, run_expiry_sweeper
 from settings import Settings
-from tests.catalog.support import Actor, sql_execute, sql_rows, stocks
+from tests.catalog.support import Actor, stocks
+from tests.helpers import sql_execute, sql_rows
 from tests.orders.support import event_rows, order_key, order_status, place_ok
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from tests.payments.support import (

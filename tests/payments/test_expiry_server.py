@@ -15,7 +15,8 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.catalog.support import sql_execute, sql_rows, stocks
+from tests.catalog.support import stocks
+from tests.helpers import sql_execute, sql_rows
 from tests.live_server import Server
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.support import place_and_start, product, sign_up, stripe_server

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.catalog.support import Accounts, Actor, data, snapshot
-from tests.helpers import count
+from tests.catalog.support import Accounts, Actor, snapshot
+from tests.helpers import count, data
 from tests.orders.support import cancel, move_ok, order_key, place_ok
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.support import ORDER_PAYMENT, payment_row, product, start, start_ok

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.catalog.support import sql_rows
+from tests.helpers import sql_rows
 from tests.live_server import Server
 from tests.payments.fake_stripe import FakeStripe
 from tests.payments.support import event, place_and_start, product, sign, sign_up, stripe_server

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.catalog.support import Actor, NewProduct, data, insert_products, product_id
+from tests.catalog.support import Actor, NewProduct, insert_products, product_id
+from tests.helpers import data
 from tests.orders.support import place_ok
 from web.state import AppState
 

@@ -12,8 +12,8 @@ from starlette.applications import Starlette
 from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
-from tests.catalog.support import Accounts, Actor, data, error_code
-from tests.helpers import count
+from tests.catalog.support import Accounts, Actor
+from tests.helpers import count, data, error_code
 from tests.webhooks.support import (
     CREATE_WEBHOOK,
     DELETE_WEBHOOK,

@@ -15,8 +15,8 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from db.engine import create_engine, create_session_factory
 from resolvers.webhook_dispatch import dispatch_due, retry_delay, sign
 from settings import Settings
-from tests.catalog.support import Actor, data, sql_execute, sql_rows
-from tests.helpers import count
+from tests.catalog.support import Actor
+from tests.helpers import count, data, sql_execute, sql_rows
 from tests.orders.support import move_ok, order_key
 from tests.webhooks.receiver import receiving
 from tests.webhooks.support import REPLAY, an_order, listed, webhook_ok
