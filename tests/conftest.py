@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import weakref
 from collections.abc import AsyncIterator, Iterator
@@ -22,11 +23,12 @@ from db.models import Base
 from server import create_app
 from settings import Settings
 from tests import pgbouncer
+from tests.catalog.support import Accounts, Actor
 from tests.database import recreate_database, throwaway_server
+from tests.helpers import BASE_URL
 from web.state import AppState
 
 TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
-BASE_URL = "http://127.0.0.1:8000"
 
 
 @pytest.fixture(scope="session")
@@ -56,7 +58,29 @@ def database_url(direct_database_url: str) -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def passwords() -> Passwords:
-    return Passwords()
+    """Real Argon2id at its cheapest parameters for the app under test.
+
+    The suites sign in hundreds of users and test orders, not password hashing (the
+    accounts suite, tests/auth, uses the production parameters); this keeps each sign-in
+    under 1 ms.
+    """
+    return Passwords(memory_kib=64, time_cost=1)
+
+
+@pytest.fixture
+async def accounts(app: Starlette, state: AppState) -> AsyncIterator[Accounts]:
+    async with contextlib.AsyncExitStack() as stack:
+        yield Accounts(app=app, state=state, stack=stack)
+
+
+@pytest.fixture
+async def admin(accounts: Accounts) -> Actor:
+    return await accounts.one(role="ADMIN")
+
+
+@pytest.fixture
+async def customer(accounts: Accounts) -> Actor:
+    return await accounts.one()
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 import httpx
 from sqlalchemy import text
 
-from tests.conftest import BASE_URL
 from web.state import AppState
 
+BASE_URL = "http://127.0.0.1:8000"
 PASSWORD = "correct horse battery staple"
 
 

@@ -13,7 +13,8 @@ from starlette.applications import Starlette
 from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
-from tests.conftest import BASE_URL, with_settings
+from tests.conftest import with_settings
+from tests.helpers import BASE_URL
 from web.state import AppState
 
 SECURE_BASE_URL = "https://127.0.0.1:8000"
@@ -21,6 +22,12 @@ SECURE_BASE_URL = "https://127.0.0.1:8000"
 
 class ClientFactory(Protocol):
     async def __call__(self, address: str = "127.0.0.1") -> httpx.AsyncClient: ...
+
+
+@pytest.fixture(scope="session")
+def passwords() -> Passwords:
+    """Argon2id at the production parameters: these suites test password hashing itself."""
+    return Passwords()
 
 
 @pytest.fixture

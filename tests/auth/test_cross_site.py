@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from tests.auth.support import ACCESS, LOGOUT_ALL, ME, call, jar, live_sessions, post
-from tests.conftest import BASE_URL
-from tests.helpers import PASSWORD, login, register, sql_scalar
+from tests.helpers import BASE_URL, PASSWORD, login, register, sql_scalar
 from web.state import AppState
 
 VICTIM = "victim@example.com"

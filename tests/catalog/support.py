@@ -10,20 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import insert, text
 from starlette.applications import Starlette
 
 from auth.passwords import Passwords
 from db.models import Product
 from resolvers.ids import from_global_id, to_global_id
-from tests.conftest import BASE_URL
-from tests.helpers import PASSWORD, data, login, sql_rows
+from tests.helpers import BASE_URL, PASSWORD, data, login, sql_rows
 from web.state import AppState
 
 
@@ -95,32 +93,6 @@ class Accounts:
         transport = httpx.ASGITransport(app=self.app, client=(address, 4711))
         http = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
         return await self.stack.enter_async_context(http)
-
-
-@pytest.fixture(scope="session")
-def passwords() -> Passwords:
-    """Real Argon2id at its cheapest parameters for the app under test.
-
-    These suites sign in a hundred-odd users and test orders, not password hashing (the
-    accounts suite uses the production parameters); this keeps each sign-in under 1 ms.
-    """
-    return Passwords(memory_kib=64, time_cost=1)
-
-
-@pytest.fixture
-async def accounts(app: Starlette, state: AppState) -> AsyncIterator[Accounts]:
-    async with contextlib.AsyncExitStack() as stack:
-        yield Accounts(app=app, state=state, stack=stack)
-
-
-@pytest.fixture
-async def admin(accounts: Accounts) -> Actor:
-    return await accounts.one(role="ADMIN")
-
-
-@pytest.fixture
-async def customer(accounts: Accounts) -> Actor:
-    return await accounts.one()
 
 
 # --- GraphQL -----------------------------------------------------------------------------

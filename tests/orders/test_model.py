@@ -42,8 +42,8 @@ from resolvers.payments import expire_unpaid_orders
 from server import create_app
 from settings import Settings
 from tests.catalog.support import CREATE_PRODUCT, UPDATE_PRODUCT, password_hash, product_key
-from tests.conftest import BASE_URL, with_settings
-from tests.helpers import data, login
+from tests.conftest import with_settings
+from tests.helpers import BASE_URL, data, login
 from tests.orders.support import (
     CANCEL_ORDER,
     PLACE_ORDER,

@@ -1,5 +1,4 @@
-"""Fixtures of the payments suite: the app with Stripe payments against a local fake Stripe,
-and signed-in actors on it."""
+"""Fixtures of the payments suite: the app with Stripe payments against a local fake Stripe."""
 
 from __future__ import annotations
 
@@ -8,11 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from settings import Settings
-from tests.catalog.support import accounts, admin, customer, passwords
 from tests.conftest import with_settings
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, running
-
-__all__ = ["accounts", "admin", "customer", "passwords"]
 
 
 @pytest.fixture(scope="session")

@@ -26,8 +26,8 @@ from resolvers.pagination import encode_cursor
 from server import create_app
 from settings import Settings
 from tests.catalog.support import CREATE_PRODUCT, DELETE_PRODUCT, NewProduct, insert_products
-from tests.conftest import BASE_URL, TEST_SECRET
-from tests.helpers import login, register
+from tests.conftest import TEST_SECRET
+from tests.helpers import BASE_URL, login, register
 from tests.orders.support import CANCEL_ORDER, PLACE_ORDER, UPDATE_STATUS, order_input
 from tests.schema.arguments import Pools
 from tests.schema.documents import Document

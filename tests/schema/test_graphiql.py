@@ -11,7 +11,7 @@ import httpx
 from schema.graphiql import ASSETS, ASSETS_DIRECTORY
 from server import create_app
 from settings import Settings
-from tests.conftest import BASE_URL
+from tests.helpers import BASE_URL
 
 HTML = {"Accept": "text/html"}
 

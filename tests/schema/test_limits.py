@@ -21,8 +21,7 @@ from schema.limits import (
 )
 from server import create_app
 from settings import Settings
-from tests.conftest import BASE_URL
-from tests.helpers import count, gql
+from tests.helpers import BASE_URL, count, gql
 from web.state import AppState
 
 SCHEMA = build_schema(Settings())._schema

@@ -7,8 +7,8 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.conftest import BASE_URL, with_settings
-from tests.helpers import PASSWORD, count
+from tests.conftest import with_settings
+from tests.helpers import BASE_URL, PASSWORD, count
 from web.state import AppState
 
 FRONTEND = "http://localhost:5173"

@@ -14,8 +14,7 @@ from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
 from telemetry.metrics import ANONYMOUS, OTHER, OperationNames
-from tests.conftest import BASE_URL
-from tests.helpers import gql, login, new_client, register, register_admin
+from tests.helpers import BASE_URL, gql, login, new_client, register, register_admin
 from web.state import AppState
 
 TOKEN = "metrics-token-0123456789abcdef"

@@ -8,7 +8,7 @@ import httpx
 
 from server import create_app
 from settings import Settings
-from tests.conftest import BASE_URL
+from tests.helpers import BASE_URL
 from web.state import AppState
 
 

@@ -15,9 +15,8 @@ from sqlalchemy.engine import make_url
 
 from settings import load_settings
 from tests.auth.support import ACCESS, jar, me_with, post
-from tests.conftest import BASE_URL
 from tests.database import recreate_database
-from tests.helpers import count, register
+from tests.helpers import BASE_URL, count, register
 from tests.live_server import SECRET, Server
 from web.state import AppState
 

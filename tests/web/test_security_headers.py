@@ -11,8 +11,7 @@ import pytest
 
 from server import create_app
 from settings import Settings, load_settings
-from tests.conftest import BASE_URL
-from tests.helpers import register
+from tests.helpers import BASE_URL, register
 
 HTML = {"Accept": "text/html"}
 

@@ -17,7 +17,7 @@ from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
 from telemetry import tracing
-from tests.conftest import BASE_URL
+from tests.helpers import BASE_URL
 from web.logs import RequestIdFilter
 
 SHELF = "query Shelf { products(first: 1) { totalCount } }"

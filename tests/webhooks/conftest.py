@@ -7,9 +7,6 @@ from dataclasses import replace
 import pytest
 
 from settings import Settings
-from tests.catalog.support import accounts, admin, customer, passwords
-
-__all__ = ["accounts", "admin", "customer", "passwords"]
 
 
 @pytest.fixture
