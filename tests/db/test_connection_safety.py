@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from db.driver import fetch_value
 from db.failures import is_unavailable
 from settings import Settings
+from tests import pgbouncer
 from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id, snapshot
 from tests.helpers import PASSWORD, register
 from tests.orders.support import place_ok
@@ -191,12 +192,15 @@ async def test_connections_terminated_by_the_server_are_replaced_before_use(
         warm = await asyncio.gather(*(anonymous.get("/api/products") for _ in range(POOL_SIZE)))
         assert [r.status_code for r in warm] == [200] * POOL_SIZE
         async with state.probe.connect() as probe:
+            # Behind PgBouncer the server connections are PgBouncer's, whatever their name.
             ended = await probe.scalar(
                 text(
                     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                    "WHERE application_name = 'orderly' AND pid <> pg_backend_pid() "
+                    "WHERE (application_name = 'orderly' OR :behind_pgbouncer) "
+                    "AND pid <> pg_backend_pid() AND backend_type = 'client backend' "
                     "AND datname = current_database() AND state = 'idle'"
-                )
+                ),
+                {"behind_pgbouncer": pgbouncer.ENABLED},
             )
         assert ended, f"round {round_}: no pooled connection was terminated"
         await asyncio.sleep(0.1)
