@@ -39,6 +39,7 @@ from auth.passwords import Passwords
 from db import migrate
 from db.embedded import embedded_url, start_embedded
 from db.engine import create_engine, create_read_session_factory, create_session_factory
+from db.failures import log_retried_failure
 from resolvers.payment_provider import provider_from_settings
 from resolvers.webhook_dispatch import run_dispatcher
 from rest.docs import docs_routes
@@ -164,8 +165,8 @@ async def _housekeeping(state: AppState) -> None:
             async with state.sessions.begin() as db:
                 await prune(db, now=datetime.now(UTC))
                 await prune_expired_sessions(db)
-        except Exception:  # a failed sweep is retried at the next interval
-            log.warning("housekeeping failed", exc_info=True)
+        except Exception as error:  # a failed sweep is retried at the next interval
+            log_retried_failure(log, "housekeeping", error)
         await asyncio.sleep(HOUSEKEEPING_INTERVAL)
 
 

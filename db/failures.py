@@ -8,6 +8,8 @@ database cannot be reached or is too slow, the client gets a `503` it may retry.
 
 from __future__ import annotations
 
+import logging
+
 import asyncpg
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -79,3 +81,13 @@ def is_unavailable(error: BaseException) -> bool:
             state = _sqlstate(cause)
             return state.startswith(_UNAVAILABLE_CLASSES) or state in _BROKEN_CONNECTION_STATES
     return False
+
+
+def log_retried_failure(logger: logging.Logger, what: str, error: BaseException) -> None:
+    """Log a background pass that failed and will be retried: one line when the database is
+    unavailable (an outage is expected and says nothing new on every pass), the traceback
+    otherwise."""
+    if is_unavailable(error):
+        logger.warning("%s: the database is unavailable (%s); retrying", what, type(error).__name__)
+    else:
+        logger.warning("%s failed; retrying", what, exc_info=error)

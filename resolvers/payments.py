@@ -22,6 +22,7 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from auth.viewer import Viewer
+from db.failures import log_retried_failure
 from db.models import Order, Payment
 from domain.codes import ErrorCode, PaymentStatus
 from domain.errors import BusinessError
@@ -527,5 +528,5 @@ async def run_expiry_sweeper(
         await asyncio.sleep(every * random.uniform(0.5, 1.5))  # noqa: S311 - jitter
         try:
             await expire_unpaid_orders(sessions, provider, timeout_minutes=timeout_minutes)
-        except Exception:  # the next pass retries
-            log.warning("expiring unpaid orders failed", exc_info=True)
+        except Exception as error:  # the next pass retries
+            log_retried_failure(log, "expiring unpaid orders", error)

@@ -34,6 +34,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from standardwebhooks.webhooks import Webhook as Signer
 
+from db.failures import log_retried_failure
 from domain.codes import DeliveryStatus
 from resolvers.ids import to_global_id
 from resolvers.money import from_minor
@@ -297,8 +298,8 @@ async def run_dispatcher(sessions: async_sessionmaker[AsyncSession], settings: S
     while True:
         try:
             sent = await dispatch_due(sessions, settings)
-        except Exception:  # the database is away: try again at the next interval
-            log.warning("webhook dispatch failed", exc_info=True)
+        except Exception as error:  # try again at the next interval
+            log_retried_failure(log, "webhook dispatch", error)
             sent = 0
         if not sent:
             await asyncio.sleep(settings.webhook_poll_interval)
