@@ -4,16 +4,12 @@ from __future__ import annotations
 
 import contextlib
 import os
-import weakref
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import replace
-from typing import Any
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy import event, text
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.applications import Starlette
 
 from auth.passwords import Passwords
@@ -23,12 +19,9 @@ from db.models import Base
 from server import create_app
 from settings import Settings
 from tests import pgbouncer
-from tests.catalog.support import Accounts, Actor
 from tests.database import recreate_database, throwaway_server
-from tests.helpers import BASE_URL
+from tests.helpers import BASE_URL, TEST_SECRET, Accounts, Actor, StatementCounter
 from web.state import AppState
-
-TEST_SECRET = "test-secret-key-that-is-long-enough-for-hs256-0123456789"
 
 
 @pytest.fixture(scope="session")
@@ -145,59 +138,8 @@ async def db_session(settings: Settings, database_url: str) -> AsyncIterator[Asy
     await engine.dispose()
 
 
-class StatementCounter:
-    """Counts the SQL statements an engine sends while `counting` is on: those SQLAlchemy
-    runs, and those run on the driver directly (`db.driver`), seen by asyncpg's own query
-    logger. Transaction control and the session's plan mode are not statements of a request
-    (asyncpg reports the former for SQLAlchemy's transactions, the latter is set once per
-    connection)."""
-
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.statements: list[str] = []
-        self._engine = engine
-        self._logged: weakref.WeakSet[asyncpg.Connection] = weakref.WeakSet()
-        event.listen(engine.sync_engine, "before_cursor_execute", self._record)
-        event.listen(engine.sync_engine.pool, "checkout", self._watch_driver)
-
-    def _record(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        self.statements.append(statement)
-
-    def _watch_driver(self, dbapi_connection: Any, record: Any, proxy: Any) -> None:
-        driver = record.driver_connection
-        if isinstance(driver, asyncpg.Connection) and driver not in self._logged:
-            driver.add_query_logger(self._record_driver)
-            self._logged.add(driver)
-
-    def _record_driver(self, logged: Any) -> None:
-        words = str(logged.query).split(None, 2)
-        first = words[0].upper() if words else ""
-        if first in _TRANSACTION_CONTROL or words[:2] == ["SET", "plan_cache_mode"]:
-            return
-        self.statements.append(str(logged.query))
-
-    @property
-    def count(self) -> int:
-        return len(self.statements)
-
-    def reset(self) -> None:
-        self.statements.clear()
-
-    def close(self) -> None:
-        event.remove(self._engine.sync_engine, "before_cursor_execute", self._record)
-        event.remove(self._engine.sync_engine.pool, "checkout", self._watch_driver)
-        for driver in list(self._logged):
-            driver.remove_query_logger(self._record_driver)
-
-
-_TRANSACTION_CONTROL = {"BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE", "START", "END"}
-
-
 @pytest.fixture
 def sql_counter(state: AppState) -> Iterator[StatementCounter]:
     counter = StatementCounter(state.engine)
     yield counter
     counter.close()
-
-
-def with_settings(settings: Settings, **changes: Any) -> Settings:
-    return replace(settings, **changes)

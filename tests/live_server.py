@@ -14,10 +14,13 @@ from pathlib import Path
 import httpx
 import psutil
 
-from tests.helpers import measured
-
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "process-test-secret-that-is-long-enough-0123456789"
+
+
+def measured() -> dict[str, str]:
+    """The environment that tells a subprocess to measure coverage when this run does."""
+    return {k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")}
 
 
 def free_port() -> int:

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from db import migrate
 from tests.database import recreate_database
-from tests.helpers import measured
+from tests.live_server import measured
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "cli-test-secret-that-is-long-enough-0123456789"

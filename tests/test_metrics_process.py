@@ -14,8 +14,8 @@ import httpx
 import pytest
 
 from tests.database import recreate_database
+from tests.helpers import Live, live_user, settle
 from tests.live.client import connected, subscribe
-from tests.live.support import Live, settle, user
 from tests.live_server import SECRET, Server, free_port
 from tests.web.test_metrics import TOKEN, value
 
@@ -109,7 +109,7 @@ def test_the_api_port_serves_metrics_only_with_the_token(
 
 async def test_subscriptions_are_counted_while_open(server: tuple[Server, int, str]) -> None:
     running, metrics_port, url = server
-    customer = await user(Live(running, url))
+    customer = await live_user(Live(running, url))
     try:
         async with connected(running.url, customer.cookies) as socket:
             await subscribe(socket, "mine")

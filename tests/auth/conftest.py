@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
-from typing import Protocol
 
 import httpx
 import pytest
@@ -13,15 +12,10 @@ from starlette.applications import Starlette
 from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
-from tests.conftest import with_settings
-from tests.helpers import BASE_URL
+from tests.helpers import ClientFactory, new_client, with_settings
 from web.state import AppState
 
 SECURE_BASE_URL = "https://127.0.0.1:8000"
-
-
-class ClientFactory(Protocol):
-    async def __call__(self, address: str = "127.0.0.1") -> httpx.AsyncClient: ...
 
 
 @pytest.fixture(scope="session")
@@ -31,22 +25,20 @@ def passwords() -> Passwords:
 
 
 @pytest.fixture
-async def new_client(app: Starlette) -> AsyncIterator[ClientFactory]:
+async def another_client(app: Starlette) -> AsyncIterator[ClientFactory]:
     """Make more clients of the same app (own cookie jars, optionally another address)."""
     async with contextlib.AsyncExitStack() as stack:
 
         async def make(address: str = "127.0.0.1") -> httpx.AsyncClient:
-            transport = httpx.ASGITransport(app=app, client=(address, 4711))
-            http = httpx.AsyncClient(transport=transport, base_url=BASE_URL)
-            return await stack.enter_async_context(http)
+            return await stack.enter_async_context(new_client(app, address))
 
         yield make
 
 
 @pytest.fixture
-async def stranger(new_client: ClientFactory) -> httpx.AsyncClient:
+async def stranger(another_client: ClientFactory) -> httpx.AsyncClient:
     """A client that only ever sends the cookies a test hands it explicitly."""
-    return await new_client()
+    return await another_client()
 
 
 @pytest.fixture

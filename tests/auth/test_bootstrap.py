@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from tests import pgbouncer
-from tests.auth.support import ME, call, me_with
-from tests.helpers import login, measured, register, sql_rows, sql_scalar
+from tests.helpers import ME, gql, login, me_with, register, sql_rows, sql_scalar
+from tests.live_server import measured
 from web.state import AppState
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,8 +57,8 @@ async def test_create_admin_then_sign_in_as_admin(
     payload = await login(client, "boss@example.com", ADMIN_PASSWORD)
     assert payload["userErrors"] == []
     assert payload["user"]["role"] == "ADMIN"
-    assert (await call(client, ME))["data"]["me"]["role"] == "ADMIN"
-    users = await call(client, "{ users { totalCount nodes { email role } } }")
+    assert (await gql(client, ME))["data"]["me"]["role"] == "ADMIN"
+    users = await gql(client, "{ users { totalCount nodes { email role } } }")
     assert users["data"]["users"]["nodes"] == [{"email": "boss@example.com", "role": "ADMIN"}]
     # the command hashed with the current parameters: signing in did not need a rehash
     stored = await sql_scalar(state, "SELECT password_hash FROM users")

@@ -6,22 +6,25 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.auth.support import (
+from tests.helpers import (
     ACCESS,
     CHANGE_PASSWORD,
+    LOGIN,
     LOGOUT,
     ME,
+    PASSWORD,
     REFRESH,
     REFRESH_SESSION,
+    REGISTER,
     SECURE_ACCESS,
     SECURE_REFRESH,
     SetCookie,
-    call,
+    gql,
     jar,
-    post,
+    post_graphql,
+    register,
     set_cookies,
 )
-from tests.helpers import LOGIN, PASSWORD, REGISTER, register
 
 NEW_PASSWORD = "a brand new passphrase"
 
@@ -68,7 +71,7 @@ def _login_vars(email: str, password: str = PASSWORD) -> dict[str, object]:
 async def test_register_sets_both_cookies_with_every_attribute(
     client: httpx.AsyncClient, settings: Settings
 ) -> None:
-    response = await post(client, REGISTER, _register_vars("reg@example.com"))
+    response = await post_graphql(client, REGISTER, _register_vars("reg@example.com"))
     cookies = _assert_session_cookies(response, settings)
     _assert_no_token_in_body(response, cookies)
     assert response.json()["data"]["register"]["user"]["email"] == "reg@example.com"
@@ -79,7 +82,7 @@ async def test_login_sets_both_cookies_with_every_attribute(
 ) -> None:
     await register(client, "ann@example.com")
     client.cookies.clear()
-    response = await post(client, LOGIN, _login_vars("ann@example.com"))
+    response = await post_graphql(client, LOGIN, _login_vars("ann@example.com"))
     cookies = _assert_session_cookies(response, settings)
     _assert_no_token_in_body(response, cookies)
     assert response.json()["data"]["login"]["user"]["email"] == "ann@example.com"
@@ -90,7 +93,7 @@ async def test_refresh_session_sets_both_cookies_with_every_attribute(
 ) -> None:
     await register(client, "ann@example.com")
     before_access, before_refresh = jar(client, ACCESS), jar(client, REFRESH)
-    response = await post(client, REFRESH_SESSION)
+    response = await post_graphql(client, REFRESH_SESSION)
     cookies = _assert_session_cookies(response, settings)
     _assert_no_token_in_body(response, cookies)
     assert before_refresh not in response.text
@@ -105,7 +108,7 @@ async def test_change_password_sets_fresh_cookies_and_keeps_them_out_of_the_body
 ) -> None:
     await register(client, "ann@example.com")
     before_access, before_refresh = jar(client, ACCESS), jar(client, REFRESH)
-    response = await post(
+    response = await post_graphql(
         client,
         CHANGE_PASSWORD,
         {"input": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}},
@@ -121,14 +124,14 @@ async def test_change_password_sets_fresh_cookies_and_keeps_them_out_of_the_body
 async def test_failed_login_sets_no_cookie(client: httpx.AsyncClient) -> None:
     await register(client, "ann@example.com")
     client.cookies.clear()
-    response = await post(client, LOGIN, _login_vars("ann@example.com", "not the password"))
+    response = await post_graphql(client, LOGIN, _login_vars("ann@example.com", "not the password"))
     assert response.json()["data"]["login"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
     assert set_cookies(response) == {}
 
 
 async def test_logout_clears_both_cookies(client: httpx.AsyncClient) -> None:
     await register(client, "ann@example.com")
-    response = await post(client, LOGOUT)
+    response = await post_graphql(client, LOGOUT)
     assert response.json() == {"data": {"logout": {"ok": True}}}
     cookies = set_cookies(response)
     assert set(cookies) == {ACCESS, REFRESH}
@@ -144,41 +147,41 @@ async def test_https_deployment_uses_secure_host_prefixed_cookies(
     secure_client: httpx.AsyncClient, settings: Settings, operation: str
 ) -> None:
     email = "secure@example.com"
-    response = await post(secure_client, REGISTER, _register_vars(email))
+    response = await post_graphql(secure_client, REGISTER, _register_vars(email))
     if operation == "login":
         secure_client.cookies.clear()
-        response = await post(secure_client, LOGIN, _login_vars(email))
+        response = await post_graphql(secure_client, LOGIN, _login_vars(email))
     elif operation == "refresh":
-        response = await post(secure_client, REFRESH_SESSION)
+        response = await post_graphql(secure_client, REFRESH_SESSION)
     cookies = _assert_session_cookies(response, settings, secure=True)
     _assert_no_token_in_body(response, cookies)
     # the browser (here: httpx's jar over https) sends them back and they sign the user in
-    me = await call(secure_client, ME)
+    me = await gql(secure_client, ME)
     assert me["data"]["me"]["email"] == email
 
 
 async def test_https_deployment_ignores_cookies_without_the_host_prefix(
     secure_client: httpx.AsyncClient,
 ) -> None:
-    await post(secure_client, REGISTER, _register_vars("secure@example.com"))
+    await post_graphql(secure_client, REGISTER, _register_vars("secure@example.com"))
     access = jar(secure_client, SECURE_ACCESS)
     refresh = jar(secure_client, SECURE_REFRESH)
     # a cookie tossed in from a sibling (sub)domain cannot carry the __Host- prefix
-    me = await call(secure_client, ME, cookies={ACCESS: access})
+    me = await gql(secure_client, ME, cookies={ACCESS: access})
     assert me == {"data": {"me": None}}
-    refreshed = await call(secure_client, REFRESH_SESSION, cookies={REFRESH: refresh})
+    refreshed = await gql(secure_client, REFRESH_SESSION, cookies={REFRESH: refresh})
     assert refreshed["data"] is None
     assert refreshed["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
     # control: the prefixed name works
-    me = await call(secure_client, ME, cookies={SECURE_ACCESS: access})
+    me = await gql(secure_client, ME, cookies={SECURE_ACCESS: access})
     assert me["data"]["me"]["email"] == "secure@example.com"
 
 
 async def test_https_deployment_logout_clears_the_secure_cookies(
     secure_client: httpx.AsyncClient,
 ) -> None:
-    await post(secure_client, REGISTER, _register_vars("secure@example.com"))
-    response = await post(secure_client, LOGOUT)
+    await post_graphql(secure_client, REGISTER, _register_vars("secure@example.com"))
+    response = await post_graphql(secure_client, LOGOUT)
     cookies = set_cookies(response)
     assert set(cookies) == {SECURE_ACCESS, SECURE_REFRESH}
     for cookie in cookies.values():

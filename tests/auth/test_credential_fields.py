@@ -5,8 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.auth.support import call, error_codes
-from tests.helpers import PASSWORD, count, register
+from tests.helpers import PASSWORD, count, error_codes, gql, register
 from web.state import AppState
 
 ANN = "ann@example.com"
@@ -61,7 +60,7 @@ async def test_twenty_aliased_registrations_create_nothing(
         f"r{n}: " + REGISTER_FIELD.format(n=n, password=f"long enough passphrase {n}")
         for n in range(20)
     )
-    body = await call(client, f"mutation {{ {fields} }}")
+    body = await gql(client, f"mutation {{ {fields} }}")
     assert error_codes(body) == ["QUERY_TOO_COMPLEX"], body
     assert await _tables(state) == {"users": 0, "login_sessions": 0, "login_throttle": 0}
 
@@ -73,6 +72,6 @@ async def test_one_is_fine_however_it_is_written(
     document = (
         f"mutation {{ ...F logout {{ ok }} }} fragment F on Mutation {{ signIn: {LOGIN_FIELD} }}"
     )
-    body = await call(client, document)
+    body = await gql(client, document)
     assert "errors" not in body, body
     assert body["data"]["signIn"]["user"]["id"]

@@ -8,8 +8,20 @@ from collections.abc import Awaitable, Callable
 import httpx
 import pytest
 
-from tests.auth.support import ACCESS, LOGOUT_ALL, ME, call, jar, live_sessions, post
-from tests.helpers import BASE_URL, PASSWORD, login, register, sql_scalar
+from tests.helpers import (
+    ACCESS,
+    BASE_URL,
+    LOGOUT_ALL,
+    ME,
+    PASSWORD,
+    gql,
+    jar,
+    live_sessions,
+    login,
+    post_graphql,
+    register,
+    sql_scalar,
+)
 from web.state import AppState
 
 VICTIM = "victim@example.com"
@@ -128,7 +140,7 @@ async def test_form_change_password_with_an_auth_cookie_changes_nothing(
     )
     assert hash_after == hash_before
     assert await live_sessions(state, VICTIM) == 1
-    assert (await call(client, ME))["data"]["me"]["email"] == VICTIM
+    assert (await gql(client, ME))["data"]["me"]["email"] == VICTIM
     assert (await login(client, VICTIM, PASSWORD))["userErrors"] == []
 
 
@@ -216,7 +228,7 @@ async def test_foreign_origin_is_403_and_changes_nothing(
     origin: str, signed_in: bool, client: httpx.AsyncClient, state: AppState
 ) -> None:
     sessions = await _maybe_sign_in(client, signed_in)
-    response = await post(client, REGISTER_FORGED, headers={"Origin": origin})
+    response = await post_graphql(client, REGISTER_FORGED, headers={"Origin": origin})
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "FORBIDDEN"
     await _nothing_written(state, sessions)
@@ -226,7 +238,7 @@ async def test_foreign_origin_cannot_use_the_victims_session(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     await register(client, VICTIM, name="Victim")
-    response = await post(client, LOGOUT_ALL, headers={"Origin": "https://evil.example"})
+    response = await post_graphql(client, LOGOUT_ALL, headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
     assert await live_sessions(state, VICTIM) == 1
     # reading with the victim's cookie from a foreign origin is refused too
@@ -241,7 +253,7 @@ async def test_foreign_origin_cannot_use_the_victims_session(
 async def test_allowed_origin_passes(
     origin: str, client: httpx.AsyncClient, state: AppState
 ) -> None:
-    response = await post(client, REGISTER_FORGED, headers={"Origin": origin})
+    response = await post_graphql(client, REGISTER_FORGED, headers={"Origin": origin})
     assert response.status_code == 200, response.text
     assert response.json()["data"]["register"]["userErrors"] == []
     assert await sql_scalar(state, "SELECT count(*) FROM users WHERE email = :e", e=FORGED) == 1

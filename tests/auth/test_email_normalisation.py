@@ -10,8 +10,17 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import ACCESS, call
-from tests.helpers import PASSWORD, REGISTER, login, register, sql_execute, sql_rows, sql_scalar
+from tests.helpers import (
+    ACCESS,
+    PASSWORD,
+    REGISTER,
+    gql,
+    login,
+    register,
+    sql_execute,
+    sql_rows,
+    sql_scalar,
+)
 from web.state import AppState
 
 USERS_ROW = "SELECT id, email, email_key, name, role, password_hash, updated_at FROM users"
@@ -39,7 +48,7 @@ LOOK_ALIKES = {
 async def _register(
     client: httpx.AsyncClient, email: str, password: str = PASSWORD
 ) -> dict[str, Any]:
-    body = await call(
+    body = await gql(
         client, REGISTER, {"input": {"email": email, "password": password, "name": "Ann"}}
     )
     payload: dict[str, Any] = body["data"]["register"]
@@ -166,7 +175,7 @@ async def test_the_user_search_matches_the_normalised_address(
     await sql_execute(state, "UPDATE users SET role = 'ADMIN' WHERE email = 'karl@example.com'")
     client.cookies.clear()
     await login(client, "karl@example.com")
-    found = await call(
+    found = await gql(
         client,
         "query($s: String) { users(filter: {search: $s}) { nodes { email } } }",
         {"s": "\uff2b\uff21\uff32\uff2c@EXAMPLE"},

@@ -9,8 +9,21 @@ import httpx
 import pytest
 from argon2 import PasswordHasher, Type
 
-from tests.auth.support import CHANGE_PASSWORD, ME, call, live_sessions, post, set_cookies
-from tests.helpers import LOGIN, PASSWORD, REGISTER, login, register, sql_execute, sql_scalar
+from tests.helpers import (
+    CHANGE_PASSWORD,
+    LOGIN,
+    ME,
+    PASSWORD,
+    REGISTER,
+    gql,
+    live_sessions,
+    login,
+    post_graphql,
+    register,
+    set_cookies,
+    sql_execute,
+    sql_scalar,
+)
 from web.state import AppState
 
 CURRENT_PARAMETERS = "$argon2id$v=19$m=19456,t=2,p=1$"
@@ -36,7 +49,7 @@ async def _login_counting(
     client: httpx.AsyncClient, state: AppState, email: str, password: str
 ) -> tuple[httpx.Response, int]:
     before = state.passwords.verifications
-    response = await post(client, LOGIN, {"input": {"email": email, "password": password}})
+    response = await post_graphql(client, LOGIN, {"input": {"email": email, "password": password}})
     return response, state.passwords.verifications - before
 
 
@@ -108,7 +121,7 @@ async def test_a_failed_login_does_not_rehash(client: httpx.AsyncClient, state: 
 async def test_passwords_are_stored_as_argon2id_and_never_returned(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
-    response = await post(
+    response = await post_graphql(
         client,
         "mutation($i: RegisterInput!) { register(input: $i) { user { id email } } }",
         {"i": {"email": "ann@example.com", "name": "Ann", "password": PASSWORD}},
@@ -117,7 +130,7 @@ async def test_passwords_are_stored_as_argon2id_and_never_returned(
     assert stored.startswith(CURRENT_PARAMETERS)
     assert PASSWORD not in stored
     assert stored not in response.text and "argon2" not in response.text
-    schema_fields = await call(client, '{ __type(name: "User") { fields { name } } }')
+    schema_fields = await gql(client, '{ __type(name: "User") { fields { name } } }')
     names = {field["name"] for field in schema_fields["data"]["__type"]["fields"]}
     assert not {n for n in names if "password" in n.lower() or "hash" in n.lower()}, names
 
@@ -127,7 +140,7 @@ async def test_change_password_with_a_wrong_current_password_changes_nothing(
 ) -> None:
     await register(client, "ann@example.com")
     before = await _hash_of(state, "ann@example.com")
-    response = await post(
+    response = await post_graphql(
         client,
         CHANGE_PASSWORD,
         {"input": {"currentPassword": "a wrong guess", "newPassword": "whatever new 123"}},
@@ -140,7 +153,7 @@ async def test_change_password_with_a_wrong_current_password_changes_nothing(
     assert set_cookies(response) == {}
     assert await _hash_of(state, "ann@example.com") == before
     assert await live_sessions(state, "ann@example.com") == 1
-    assert (await call(client, ME))["data"]["me"]["email"] == "ann@example.com"
+    assert (await gql(client, ME))["data"]["me"]["email"] == "ann@example.com"
 
 
 async def test_change_password_refuses_a_weak_new_password(
@@ -149,7 +162,7 @@ async def test_change_password_refuses_a_weak_new_password(
     await register(client, "ann@example.com", name="Ann Example")
     before = await _hash_of(state, "ann@example.com")
     for weak in ("short", "x" * 129, "ANN@example.com", "ann example"):
-        body = await call(
+        body = await gql(
             client, CHANGE_PASSWORD, {"input": {"currentPassword": PASSWORD, "newPassword": weak}}
         )
         payload = body["data"]["changePassword"]
@@ -163,7 +176,7 @@ async def test_change_password_refuses_a_weak_new_password(
 async def test_change_password_needs_a_session(client: httpx.AsyncClient, state: AppState) -> None:
     await register(client, "ann@example.com")
     before = await _hash_of(state, "ann@example.com")
-    body = await call(
+    body = await gql(
         client,
         CHANGE_PASSWORD,
         {"input": {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}},
@@ -181,7 +194,7 @@ COMMON = ["password", "12345678", "aaaaaaaa", " " * 8, "Password1", "qwertyuiop"
 async def test_common_and_easily_guessed_passwords_are_refused_with_advice(
     weak: str, client: httpx.AsyncClient, state: AppState
 ) -> None:
-    body = await call(
+    body = await gql(
         client,
         REGISTER,
         {"input": {"email": "ann@example.com", "password": weak, "name": "Ann"}},
@@ -200,7 +213,7 @@ async def test_common_and_easily_guessed_passwords_are_refused_with_advice(
 async def test_a_password_made_of_the_account_name_is_refused(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
-    body = await call(
+    body = await gql(
         client,
         REGISTER,
         {"input": {"email": "zbigniew@example.com", "password": "Zbigniew Wodecki!", "name":
@@ -222,7 +235,7 @@ async def test_the_current_password_is_refused_as_the_new_one(
     await register(client, "ann@example.com")
     before = await _hash_of(state, "ann@example.com")
     change = {"currentPassword": PASSWORD, "newPassword": same}
-    body = await call(client, CHANGE_PASSWORD, {"input": change})
+    body = await gql(client, CHANGE_PASSWORD, {"input": change})
     errors = body["data"]["changePassword"]["userErrors"]
     assert [(e["code"], e["field"]) for e in errors] == [("WEAK_PASSWORD", ["newPassword"])]
     rest = await client.put("/api/auth/password", json=change)

@@ -7,15 +7,24 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import ACCESS, call, set_cookies
-from tests.helpers import PASSWORD, REGISTER, count, gql, login, register, sql_scalar
+from tests.helpers import (
+    ACCESS,
+    PASSWORD,
+    REGISTER,
+    count,
+    gql,
+    login,
+    register,
+    set_cookies,
+    sql_scalar,
+)
 from web.state import AppState
 
 
 async def _register(
     client: httpx.AsyncClient, *, email: str, password: str = PASSWORD, name: str = "Ann Example"
 ) -> dict[str, Any]:
-    body = await call(
+    body = await gql(
         client, REGISTER, {"input": {"email": email, "password": password, "name": name}}
     )
     payload: dict[str, Any] = body["data"]["register"]
@@ -130,7 +139,7 @@ async def test_an_email_taken_in_another_case_is_email_taken(
     assert await _users(state) == 1
     assert await sql_scalar(state, "SELECT count(*) FROM login_sessions") == 1
     # the original account's password is untouched
-    login = await call(
+    login = await gql(
         stranger,
         "mutation($i: LoginInput!) { login(input: $i) { userErrors { code } } }",
         {"i": {"email": "ann@example.com", "password": PASSWORD}},
@@ -148,7 +157,7 @@ async def test_register_creates_a_signed_in_client(
     assert payload["user"]["role"] == "CLIENT"
     stored = await sql_scalar(state, "SELECT email || '|' || name || '|' || role FROM users")
     assert stored == "Ann@Example.com|Ann|CLIENT"
-    me = await call(client, "{ me { id email } }")
+    me = await gql(client, "{ me { id email } }")
     assert me["data"]["me"] == {"id": payload["user"]["id"], "email": "Ann@Example.com"}
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 import httpx
 
 from auth.throttle import REGISTRATION_LIMIT, WINDOW
-from tests.auth.conftest import ClientFactory
-from tests.auth.support import error_codes
-from tests.helpers import PASSWORD, REGISTER, count, gql, sql_scalar
+from tests.helpers import PASSWORD, REGISTER, ClientFactory, count, error_codes, gql, sql_scalar
 from web.state import AppState
 
 
@@ -16,14 +14,14 @@ def _input(n: int) -> dict[str, dict[str, str]]:
 
 
 async def test_an_address_registers_a_few_accounts_per_window(
-    new_client: ClientFactory, state: AppState
+    another_client: ClientFactory, state: AppState
 ) -> None:
     address = "198.51.100.20"
     for n in range(REGISTRATION_LIMIT):
-        body = await gql(await new_client(address), REGISTER, _input(n))
+        body = await gql(await another_client(address), REGISTER, _input(n))
         assert body["data"]["register"]["userErrors"] == [], body
 
-    refused = await new_client(address)
+    refused = await another_client(address)
     body = await gql(refused, REGISTER, _input(REGISTRATION_LIMIT))
     assert body["data"] is None, body
     assert error_codes(body) == ["RATE_LIMITED"]
@@ -39,7 +37,7 @@ async def test_an_address_registers_a_few_accounts_per_window(
     )
     assert counted == REGISTRATION_LIMIT  # refused registrations are not counted
 
-    other = await new_client("198.51.100.21")  # another address is not affected
+    other = await another_client("198.51.100.21")  # another address is not affected
     body = await gql(other, REGISTER, _input(REGISTRATION_LIMIT))
     assert body["data"]["register"]["userErrors"] == [], body
 

@@ -4,31 +4,36 @@ from __future__ import annotations
 
 import httpx
 
-from tests.auth.conftest import ClientFactory
-from tests.auth.support import (
+from tests.helpers import (
     ACCESS,
     CHANGE_PASSWORD,
     LOGOUT,
     LOGOUT_ALL,
     ME,
+    PASSWORD,
     REFRESH,
     REFRESH_SESSION,
     SET_USER_ROLE,
+    ClientFactory,
     assert_access_refused,
     assert_refresh_refused,
-    call,
+    gql,
     jar,
     live_sessions,
+    login,
     me_with,
+    register,
+    register_admin,
+    sql_execute,
+    sql_scalar,
 )
-from tests.helpers import PASSWORD, login, register, register_admin, sql_execute, sql_scalar
 from web.state import AppState
 
 NEW_PASSWORD = "a brand new passphrase"
 
 
-async def _signed_in_elsewhere(new_client: ClientFactory, email: str) -> httpx.AsyncClient:
-    other = await new_client()
+async def _signed_in_elsewhere(another_client: ClientFactory, email: str) -> httpx.AsyncClient:
+    other = await another_client()
     payload = await login(other, email)
     assert payload["userErrors"] == [], payload
     return other
@@ -41,7 +46,7 @@ async def test_logout_refuses_the_old_access_and_refresh_cookies(
     access, refresh = jar(client, ACCESS), jar(client, REFRESH)
     assert (await me_with(stranger, access))["email"] == "ann@example.com"  # control
 
-    assert await call(client, LOGOUT) == {"data": {"logout": {"ok": True}}}
+    assert await gql(client, LOGOUT) == {"data": {"logout": {"ok": True}}}
 
     await assert_access_refused(stranger, access)
     await assert_refresh_refused(stranger, refresh)
@@ -54,7 +59,7 @@ async def test_logout_with_only_the_refresh_cookie_ends_the_session(
     await register(client, "ann@example.com")
     access, refresh = jar(client, ACCESS), jar(client, REFRESH)
     # e.g. the access cookie has already expired in the browser
-    body = await call(stranger, LOGOUT, cookies={REFRESH: refresh})
+    body = await gql(stranger, LOGOUT, cookies={REFRESH: refresh})
     assert body == {"data": {"logout": {"ok": True}}}
     await assert_access_refused(stranger, access)
     await assert_refresh_refused(stranger, refresh)
@@ -62,29 +67,29 @@ async def test_logout_with_only_the_refresh_cookie_ends_the_session(
 
 
 async def test_logout_ends_only_the_current_session(
-    client: httpx.AsyncClient, new_client: ClientFactory, stranger: httpx.AsyncClient
+    client: httpx.AsyncClient, another_client: ClientFactory, stranger: httpx.AsyncClient
 ) -> None:
     await register(client, "ann@example.com")
-    laptop = await _signed_in_elsewhere(new_client, "ann@example.com")
-    await call(client, LOGOUT)
+    laptop = await _signed_in_elsewhere(another_client, "ann@example.com")
+    await gql(client, LOGOUT)
     assert (await me_with(stranger, jar(laptop, ACCESS)))["email"] == "ann@example.com"
 
 
 async def test_logout_all_ends_every_session_of_the_user_only(
     client: httpx.AsyncClient,
-    new_client: ClientFactory,
+    another_client: ClientFactory,
     stranger: httpx.AsyncClient,
     state: AppState,
 ) -> None:
     await register(client, "ann@example.com")
-    laptop = await _signed_in_elsewhere(new_client, "ann@example.com")
-    bob = await new_client()
+    laptop = await _signed_in_elsewhere(another_client, "ann@example.com")
+    bob = await another_client()
     await register(bob, "bob@example.com", name="Bob")
     mine = [(jar(c, ACCESS), jar(c, REFRESH)) for c in (client, laptop)]
     for access, _ in mine:  # control
         assert (await me_with(stranger, access))["email"] == "ann@example.com"
 
-    assert await call(client, LOGOUT_ALL) == {"data": {"logoutAll": {"ok": True}}}
+    assert await gql(client, LOGOUT_ALL) == {"data": {"logoutAll": {"ok": True}}}
 
     for access, refresh in mine:
         await assert_access_refused(stranger, access)
@@ -95,16 +100,16 @@ async def test_logout_all_ends_every_session_of_the_user_only(
 
 async def test_change_password_keeps_this_client_and_ends_every_other_session(
     client: httpx.AsyncClient,
-    new_client: ClientFactory,
+    another_client: ClientFactory,
     stranger: httpx.AsyncClient,
     state: AppState,
 ) -> None:
     await register(client, "ann@example.com")
-    laptop = await _signed_in_elsewhere(new_client, "ann@example.com")
+    laptop = await _signed_in_elsewhere(another_client, "ann@example.com")
     old_access, old_refresh = jar(client, ACCESS), jar(client, REFRESH)
     laptop_access, laptop_refresh = jar(laptop, ACCESS), jar(laptop, REFRESH)
 
-    body = await call(
+    body = await gql(
         client,
         CHANGE_PASSWORD,
         {"input": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}},
@@ -114,17 +119,17 @@ async def test_change_password_keeps_this_client_and_ends_every_other_session(
 
     # this client carries on with the fresh cookies it was given
     assert jar(client, ACCESS) != old_access and jar(client, REFRESH) != old_refresh
-    assert (await call(client, ME))["data"]["me"]["email"] == "ann@example.com"
+    assert (await gql(client, ME))["data"]["me"]["email"] == "ann@example.com"
     # its old cookies are refused...
     await assert_access_refused(stranger, old_access)
     await assert_refresh_refused(stranger, old_refresh)
     # ...and so is the other session, on its very next request
-    assert (await call(laptop, ME))["data"]["me"] is None
+    assert (await gql(laptop, ME))["data"]["me"] is None
     await assert_access_refused(stranger, laptop_access)
     await assert_refresh_refused(stranger, laptop_refresh)
     assert await live_sessions(state, "ann@example.com") == 1
     # the fresh refresh cookie still rotates
-    refreshed = await call(client, REFRESH_SESSION)
+    refreshed = await gql(client, REFRESH_SESSION)
     assert refreshed["data"]["refreshSession"]["user"]["email"] == "ann@example.com"
     # and only the new password signs in
     assert (await login(stranger, "ann@example.com"))["userErrors"][0]["code"] == (
@@ -135,18 +140,18 @@ async def test_change_password_keeps_this_client_and_ends_every_other_session(
 
 async def test_set_user_role_refuses_the_users_old_cookies_at_once(
     client: httpx.AsyncClient,
-    new_client: ClientFactory,
+    another_client: ClientFactory,
     stranger: httpx.AsyncClient,
     state: AppState,
 ) -> None:
-    admin = await new_client()
+    admin = await another_client()
     await register_admin(admin, state, "root@example.com")
     target = await register(client, "ann@example.com")
-    laptop = await _signed_in_elsewhere(new_client, "ann@example.com")
+    laptop = await _signed_in_elsewhere(another_client, "ann@example.com")
     cookies = [(jar(c, ACCESS), jar(c, REFRESH)) for c in (client, laptop)]
     assert (await me_with(stranger, cookies[0][0]))["role"] == "CLIENT"  # control
 
-    body = await call(admin, SET_USER_ROLE, {"id": target["id"], "role": "ADMIN"})
+    body = await gql(admin, SET_USER_ROLE, {"id": target["id"], "role": "ADMIN"})
     assert body["data"]["setUserRole"] == {
         "user": {"id": target["id"], "email": "ann@example.com", "role": "ADMIN"},
         "userErrors": [],
@@ -160,7 +165,7 @@ async def test_set_user_role_refuses_the_users_old_cookies_at_once(
     assert role == "ADMIN"
     # signing in again gives a session with the new role; the admin's own session is untouched
     assert (await login(client, "ann@example.com"))["user"]["role"] == "ADMIN"
-    assert (await call(admin, ME))["data"]["me"]["email"] == "root@example.com"
+    assert (await gql(admin, ME))["data"]["me"]["email"] == "root@example.com"
 
 
 async def test_expired_sessions_are_pruned_with_their_tokens(

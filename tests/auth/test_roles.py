@@ -9,16 +9,19 @@ import pytest
 
 from resolvers.ids import to_global_id
 from schema import sdl
-from tests.auth.conftest import ClientFactory
-from tests.auth.support import (
+from tests.helpers import (
     CHANGE_PASSWORD,
     LOGOUT_ALL,
+    PASSWORD,
     SET_USER_ROLE,
-    call,
+    ClientFactory,
     error_codes,
+    gql,
     live_sessions,
+    register,
+    register_admin,
+    sql_scalar,
 )
-from tests.helpers import PASSWORD, register, register_admin, sql_scalar
 from web.state import AppState
 
 USERS = "{ users { totalCount nodes { email role } } }"
@@ -43,7 +46,7 @@ async def test_users_requires_the_admin_role(
     role: str, expected: str | None, client: httpx.AsyncClient, state: AppState
 ) -> None:
     await _as(role, client, state)
-    body = await call(client, USERS)
+    body = await gql(client, USERS)
     if expected is None:
         assert "errors" not in body, body
         assert body["data"]["users"]["totalCount"] == 1
@@ -62,13 +65,13 @@ async def test_set_user_role_requires_the_admin_role(
     role: str,
     expected: str | None,
     client: httpx.AsyncClient,
-    new_client: ClientFactory,
+    another_client: ClientFactory,
     state: AppState,
 ) -> None:
-    target = await register(await new_client(), "tina@example.com", name="Tina")
+    target = await register(await another_client(), "tina@example.com", name="Tina")
     await _as(role, client, state)
 
-    body = await call(client, SET_USER_ROLE, {"id": target["id"], "role": "ADMIN"})
+    body = await gql(client, SET_USER_ROLE, {"id": target["id"], "role": "ADMIN"})
 
     stored = await sql_scalar(state, "SELECT role FROM users WHERE email = 'tina@example.com'")
     if expected is None:
@@ -89,7 +92,7 @@ async def test_set_user_role_requires_the_admin_role(
 
 async def test_a_client_cannot_promote_themself(client: httpx.AsyncClient, state: AppState) -> None:
     me = await register(client, "carl@example.com", name="Carl")
-    body = await call(client, SET_USER_ROLE, {"id": me["id"], "role": "ADMIN"})
+    body = await gql(client, SET_USER_ROLE, {"id": me["id"], "role": "ADMIN"})
     assert error_codes(body) == ["FORBIDDEN"]
     assert await sql_scalar(state, "SELECT role FROM users") == "CLIENT"
 
@@ -98,7 +101,7 @@ async def test_an_admin_cannot_change_their_own_role(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     me = await register_admin(client, state, "root@example.com")
-    body = await call(client, SET_USER_ROLE, {"id": me["id"], "role": "CLIENT"})
+    body = await gql(client, SET_USER_ROLE, {"id": me["id"], "role": "CLIENT"})
     payload = body["data"]["setUserRole"]
     assert payload["user"] is None
     assert [(e["code"], e["field"]) for e in payload["userErrors"]] == [("INVALID_INPUT", ["id"])]
@@ -110,36 +113,36 @@ async def test_set_user_role_of_an_unknown_or_malformed_id(
 ) -> None:
     await register_admin(client, state, "root@example.com")
     unknown = to_global_id("User", 9999)
-    body = await call(client, SET_USER_ROLE, {"id": unknown, "role": "ADMIN"})
+    body = await gql(client, SET_USER_ROLE, {"id": unknown, "role": "ADMIN"})
     assert [e["code"] for e in body["data"]["setUserRole"]["userErrors"]] == ["NOT_FOUND"]
-    malformed = await call(client, SET_USER_ROLE, {"id": "not-an-id", "role": "ADMIN"})
+    malformed = await gql(client, SET_USER_ROLE, {"id": "not-an-id", "role": "ADMIN"})
     assert error_codes(malformed) == ["INVALID_INPUT"]
 
 
 async def test_a_demoted_admin_loses_admin_fields_at_once(
-    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
 ) -> None:
     await register_admin(client, state, "root@example.com")
-    other = await new_client()
+    other = await another_client()
     other_admin = await register_admin(other, state, "second@example.com")
-    assert "errors" not in await call(other, USERS)  # control
-    body = await call(client, SET_USER_ROLE, {"id": other_admin["id"], "role": "CLIENT"})
+    assert "errors" not in await gql(other, USERS)  # control
+    body = await gql(client, SET_USER_ROLE, {"id": other_admin["id"], "role": "CLIENT"})
     assert body["data"]["setUserRole"]["user"]["role"] == "CLIENT"
     # the demoted admin's session was ended, so the very next request is anonymous
-    assert error_codes(await call(other, USERS)) == ["UNAUTHENTICATED"]
+    assert error_codes(await gql(other, USERS)) == ["UNAUTHENTICATED"]
 
 
 async def test_an_admin_passes_authenticated_fields(
     client: httpx.AsyncClient, state: AppState
 ) -> None:
     await register_admin(client, state, "root@example.com")
-    changed = await call(
+    changed = await gql(
         client,
         CHANGE_PASSWORD,
         {"input": {"currentPassword": PASSWORD, "newPassword": "root's new passphrase"}},
     )
     assert changed["data"]["changePassword"]["user"]["role"] == "ADMIN", changed
-    assert await call(client, LOGOUT_ALL) == {"data": {"logoutAll": {"ok": True}}}
+    assert await gql(client, LOGOUT_ALL) == {"data": {"logoutAll": {"ok": True}}}
     assert await live_sessions(state, "root@example.com") == 0
 
 

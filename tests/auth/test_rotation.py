@@ -6,22 +6,24 @@ import asyncio
 
 import httpx
 
-from tests.auth.conftest import ClientFactory
-from tests.auth.support import (
+from tests.helpers import (
     ACCESS,
     REFRESH,
     REFRESH_SESSION,
+    ClientFactory,
     assert_access_refused,
     assert_refresh_refused,
-    call,
     error_codes,
+    gql,
     jar,
     me_with,
-    post,
+    post_graphql,
     refresh_hash,
+    register,
     set_cookies,
+    sql_rows,
+    sql_scalar,
 )
-from tests.helpers import register, sql_rows, sql_scalar
 from web.state import AppState
 
 
@@ -39,7 +41,7 @@ async def _token_row(state: AppState, token: str) -> tuple[int, int | None, bool
 
 
 async def _refresh(client: httpx.AsyncClient) -> tuple[str, str]:
-    body = await call(client, REFRESH_SESSION)
+    body = await gql(client, REFRESH_SESSION)
     assert body["data"]["refreshSession"]["user"]["email"] == "ann@example.com", body
     return jar(client, ACCESS), jar(client, REFRESH)
 
@@ -109,7 +111,7 @@ async def test_reusing_a_rotated_token_revokes_the_whole_session(
     await assert_access_refused(stranger, new_access)
     await assert_refresh_refused(stranger, new_refresh)
     # the legitimate client, with its own jar, is signed out as well
-    assert (await call(client, "{ me { id } }"))["data"]["me"] is None
+    assert (await gql(client, "{ me { id } }"))["data"]["me"] is None
     revoked = await sql_scalar(
         state, "SELECT count(*) FROM login_sessions WHERE revoked_at IS NULL"
     )
@@ -117,11 +119,11 @@ async def test_reusing_a_rotated_token_revokes_the_whole_session(
 
 
 async def test_reuse_ends_only_that_session(
-    client: httpx.AsyncClient, new_client: ClientFactory, stranger: httpx.AsyncClient
+    client: httpx.AsyncClient, another_client: ClientFactory, stranger: httpx.AsyncClient
 ) -> None:
     await register(client, "ann@example.com")
-    laptop = await new_client()
-    await call(
+    laptop = await another_client()
+    await gql(
         laptop,
         "mutation($i: LoginInput!) { login(input: $i) { user { id } } }",
         {"i": {"email": "ann@example.com", "password": "correct horse battery staple"}},
@@ -134,7 +136,7 @@ async def test_reuse_ends_only_that_session(
 
 
 async def test_refresh_without_a_cookie_is_unauthenticated(client: httpx.AsyncClient) -> None:
-    response = await post(client, REFRESH_SESSION)
+    response = await post_graphql(client, REFRESH_SESSION)
     body = response.json()
     assert body["data"] is None
     assert error_codes(body) == ["UNAUTHENTICATED"]
@@ -151,16 +153,16 @@ async def test_refresh_with_an_unknown_token_is_unauthenticated(
 
 
 async def test_concurrent_refreshes_with_one_token_have_exactly_one_winner(
-    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
 ) -> None:
     await register(client, "ann@example.com")
     token = jar(client, REFRESH)
     token_id = (await _token_row(state, token))[0]
-    tab_a, tab_b = await new_client(), await new_client()
+    tab_a, tab_b = await another_client(), await another_client()
 
     responses = await asyncio.gather(
-        post(tab_a, REFRESH_SESSION, cookies={REFRESH: token}),
-        post(tab_b, REFRESH_SESSION, cookies={REFRESH: token}),
+        post_graphql(tab_a, REFRESH_SESSION, cookies={REFRESH: token}),
+        post_graphql(tab_b, REFRESH_SESSION, cookies={REFRESH: token}),
     )
 
     bodies = [response.json() for response in responses]

@@ -10,9 +10,17 @@ import httpx
 import pytest
 
 from auth.throttle import ADDRESS_LIMIT, EMAIL_LIMIT, PAIR_LIMIT, WINDOW
-from tests.auth.conftest import ClientFactory
-from tests.auth.support import call, error_codes
-from tests.helpers import LOGIN, PASSWORD, make_admin, register, sql_execute, sql_scalar
+from tests.helpers import (
+    LOGIN,
+    PASSWORD,
+    ClientFactory,
+    error_codes,
+    gql,
+    make_admin,
+    register,
+    sql_execute,
+    sql_scalar,
+)
 from web.state import AppState
 
 ANN = "ann@example.com"
@@ -25,7 +33,7 @@ SESSIONS = "SELECT count(*) FROM login_sessions"
 
 
 async def _attempt(client: httpx.AsyncClient, email: str, password: str) -> dict[str, Any]:
-    return await call(client, LOGIN, {"input": {"email": email, "password": password}})
+    return await gql(client, LOGIN, {"input": {"email": email, "password": password}})
 
 
 def _outcome(body: dict[str, Any]) -> str:
@@ -54,8 +62,8 @@ async def _assert_signs_in(client: httpx.AsyncClient, email: str) -> dict[str, A
     return user
 
 
-async def _registered(new_client: ClientFactory, email: str = ANN) -> None:
-    await register(await new_client(), email)
+async def _registered(another_client: ClientFactory, email: str = ANN) -> None:
+    await register(await another_client(), email)
 
 
 async def _guess_until_refused(client: httpx.AsyncClient, email: str) -> int:
@@ -83,31 +91,31 @@ async def _refused_and_nothing_written(
 
 @pytest.mark.parametrize("exists", [True, False], ids=["existing-email", "unknown-email"])
 async def test_one_address_gets_a_few_guesses_per_account(
-    exists: bool, client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+    exists: bool, client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
 ) -> None:
     if exists:
-        await _registered(new_client)
+        await _registered(another_client)
     assert await _guess_until_refused(client, ANN) == PAIR_LIMIT
     await _refused_and_nothing_written(state, client, ANN, PASSWORD)
     assert not client.cookies.get("orderly_access")
     if exists:  # the owner, elsewhere, is not locked out
-        await _assert_signs_in(await new_client("192.0.2.10"), ANN)
+        await _assert_signs_in(await another_client("192.0.2.10"), ANN)
 
 
 async def test_below_the_limit_the_right_password_still_works(
-    client: httpx.AsyncClient, new_client: ClientFactory
+    client: httpx.AsyncClient, another_client: ClientFactory
 ) -> None:
     """Control: the limit is not off by one on the strict side."""
-    await _registered(new_client)
+    await _registered(another_client)
     for _ in range(PAIR_LIMIT - 1):
         assert _outcome(await _attempt(client, ANN, WRONG)) == "INVALID_CREDENTIALS"
     await _assert_signs_in(client, ANN)
 
 
 async def test_signing_in_forgives_the_addresss_earlier_typos(
-    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
 ) -> None:
-    await _registered(new_client)
+    await _registered(another_client)
     for _ in range(PAIR_LIMIT - 1):
         await _attempt(client, ANN, WRONG)
     await _assert_signs_in(client, ANN)
@@ -118,9 +126,9 @@ async def test_signing_in_forgives_the_addresss_earlier_typos(
 
 
 async def test_the_email_bucket_ignores_case_and_surrounding_spaces(
-    client: httpx.AsyncClient, new_client: ClientFactory
+    client: httpx.AsyncClient, another_client: ClientFactory
 ) -> None:
-    await _registered(new_client)
+    await _registered(another_client)
     variants = [ANN, ANN.upper(), f"  {ANN} ", "Ann@Example.COM", f"{ANN}\t"]
     for variant in variants[:PAIR_LIMIT]:
         assert _outcome(await _attempt(client, variant, WRONG)) == "INVALID_CREDENTIALS"
@@ -128,32 +136,32 @@ async def test_the_email_bucket_ignores_case_and_surrounding_spaces(
 
 
 async def test_a_throttled_account_does_not_block_the_address_on_other_accounts(
-    client: httpx.AsyncClient, new_client: ClientFactory
+    client: httpx.AsyncClient, another_client: ClientFactory
 ) -> None:
-    await _registered(new_client, "bob@example.com")
+    await _registered(another_client, "bob@example.com")
     await _guess_until_refused(client, ANN)
     await _assert_signs_in(client, "bob@example.com")
 
 
-async def test_an_ipv6_host_is_counted_by_its_64_network(new_client: ClientFactory) -> None:
-    await _registered(new_client)
+async def test_an_ipv6_host_is_counted_by_its_64_network(another_client: ClientFactory) -> None:
+    await _registered(another_client)
     for n in range(PAIR_LIMIT):
-        rotating = await new_client(f"2001:db8:1:2::{n + 1:x}")
+        rotating = await another_client(f"2001:db8:1:2::{n + 1:x}")
         assert _outcome(await _attempt(rotating, ANN, WRONG)) == "INVALID_CREDENTIALS"
-    _assert_rate_limited(await _attempt(await new_client("2001:db8:1:2::ff"), ANN, PASSWORD))
-    await _assert_signs_in(await new_client("2001:db8:1:3::1"), ANN)
+    _assert_rate_limited(await _attempt(await another_client("2001:db8:1:2::ff"), ANN, PASSWORD))
+    await _assert_signs_in(await another_client("2001:db8:1:3::1"), ANN)
 
 
 # --- many addresses on one account --------------------------------------------------------
 
 
 async def test_guesses_from_many_addresses_never_lock_the_admin_out(
-    new_client: ClientFactory, state: AppState
+    another_client: ClientFactory, state: AppState
 ) -> None:
     """The reported attack: wrong passwords from six addresses, then the right one."""
-    await _registered(new_client, ADMIN)
+    await _registered(another_client, ADMIN)
     await make_admin(state, ADMIN)
-    attackers = [await new_client(f"198.51.100.{n}") for n in range(1, 7)]
+    attackers = [await another_client(f"198.51.100.{n}") for n in range(1, 7)]
     for attacker in attackers:
         assert _outcome(await _attempt(attacker, ADMIN, WRONG)) == "INVALID_CREDENTIALS"
     for attacker in attackers:  # and on, until every one of them is refused
@@ -162,20 +170,20 @@ async def test_guesses_from_many_addresses_never_lock_the_admin_out(
 
     for attacker in attackers:  # not even the right password helps a guessing address
         await _refused_and_nothing_written(state, attacker, ADMIN, PASSWORD)
-    admin = await _assert_signs_in(await new_client("203.0.113.5"), ADMIN)
+    admin = await _assert_signs_in(await another_client("203.0.113.5"), ADMIN)
     assert admin["role"] == "ADMIN"
     # and again later: the successful sign-in was not counted against anyone
-    await _assert_signs_in(await new_client("203.0.113.5"), ADMIN)
+    await _assert_signs_in(await another_client("203.0.113.5"), ADMIN)
     assert await sql_scalar(state, FAILURES) == 3 * EMAIL_LIMIT
 
 
 async def test_guessing_per_account_is_bounded_whatever_the_number_of_addresses(
-    new_client: ClientFactory, state: AppState
+    another_client: ClientFactory, state: AppState
 ) -> None:
-    await _registered(new_client)
+    await _registered(another_client)
     addresses = EMAIL_LIMIT // PAIR_LIMIT + 4
     guesses = [
-        await _guess_until_refused(await new_client(f"198.51.100.{n}"), ANN)
+        await _guess_until_refused(await another_client(f"198.51.100.{n}"), ANN)
         for n in range(1, addresses + 1)
     ]
     # the account's budget goes first; past it, each new address gets one guess
@@ -186,22 +194,22 @@ async def test_guessing_per_account_is_bounded_whatever_the_number_of_addresses(
         state, "SELECT failures FROM login_throttle WHERE bucket LIKE 'email:%'"
     )
     assert account == sum(guesses)
-    await _assert_signs_in(await new_client("203.0.113.5"), ANN)
+    await _assert_signs_in(await another_client("203.0.113.5"), ANN)
 
 
 async def test_concurrent_guesses_cannot_slip_past_the_limits(
-    new_client: ClientFactory, state: AppState
+    another_client: ClientFactory, state: AppState
 ) -> None:
-    await _registered(new_client)
-    one_address = [await new_client("198.51.100.1") for _ in range(3 * PAIR_LIMIT)]
+    await _registered(another_client)
+    one_address = [await another_client("198.51.100.1") for _ in range(3 * PAIR_LIMIT)]
     bodies = await asyncio.gather(*(_attempt(c, ANN, WRONG) for c in one_address))
     outcomes = [_outcome(body) for body in bodies]
     assert outcomes.count("INVALID_CREDENTIALS") == PAIR_LIMIT, outcomes
     assert outcomes.count("RATE_LIMITED") == 2 * PAIR_LIMIT, outcomes
 
     for n in range(2, EMAIL_LIMIT // PAIR_LIMIT + 1):  # spend the rest of the account's budget
-        await _guess_until_refused(await new_client(f"198.51.100.{n}"), ANN)
-    fresh = [await new_client(f"192.0.2.{n}") for n in range(1, 4) for _ in range(3)]
+        await _guess_until_refused(await another_client(f"198.51.100.{n}"), ANN)
+    fresh = [await another_client(f"192.0.2.{n}") for n in range(1, 4) for _ in range(3)]
     bodies = await asyncio.gather(*(_attempt(c, ANN, WRONG) for c in fresh))
     outcomes = [_outcome(body) for body in bodies]
     assert outcomes.count("INVALID_CREDENTIALS") == 3, outcomes  # one per new address
@@ -212,12 +220,12 @@ async def test_concurrent_guesses_cannot_slip_past_the_limits(
 
 
 async def test_an_address_guessing_on_many_accounts_does_not_lock_out_its_neighbours(
-    new_client: ClientFactory, state: AppState
+    another_client: ClientFactory, state: AppState
 ) -> None:
     """One machine behind a shared address stuffs credentials; a neighbour signs in."""
-    await _registered(new_client)
+    await _registered(another_client)
     shared = "198.51.100.7"
-    stuffer = await new_client(shared)
+    stuffer = await another_client(shared)
     for n in range(ADDRESS_LIMIT):
         body = await _attempt(stuffer, f"guess{n}@example.com", WRONG)
         assert _outcome(body) == "INVALID_CREDENTIALS", n
@@ -231,7 +239,7 @@ async def test_an_address_guessing_on_many_accounts_does_not_lock_out_its_neighb
     )
     assert address == ADDRESS_LIMIT + 1
 
-    neighbour = await new_client(shared)
+    neighbour = await another_client(shared)
     await _assert_signs_in(neighbour, ANN)
 
 
@@ -239,18 +247,18 @@ async def test_an_address_guessing_on_many_accounts_does_not_lock_out_its_neighb
 
 
 async def test_a_successful_login_is_not_counted(
-    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
 ) -> None:
-    await _registered(new_client)
+    await _registered(another_client)
     for _ in range(PAIR_LIMIT + 3):
         await _assert_signs_in(client, ANN)
     assert await sql_scalar(state, FAILURES) == 0
 
 
 async def test_login_works_again_once_the_window_has_passed(
-    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
 ) -> None:
-    await _registered(new_client)
+    await _registered(another_client)
     await _guess_until_refused(client, ANN)
     _assert_rate_limited(await _attempt(client, ANN, PASSWORD))
 
@@ -267,11 +275,11 @@ async def test_login_works_again_once_the_window_has_passed(
 
 
 async def test_rest_login_is_throttled_the_same_way(
-    new_client: ClientFactory, state: AppState
+    another_client: ClientFactory, state: AppState
 ) -> None:
-    await _registered(new_client, ADMIN)
+    await _registered(another_client, ADMIN)
     await make_admin(state, ADMIN)
-    attackers = [await new_client(f"198.51.100.{n}") for n in range(1, 6)]
+    attackers = [await another_client(f"198.51.100.{n}") for n in range(1, 6)]
     body = {"email": ADMIN, "password": WRONG}
     answers = [
         (await attacker.post("/api/auth/login", json=body)).status_code
@@ -286,7 +294,7 @@ async def test_rest_login_is_throttled_the_same_way(
     assert refused.status_code == 429
     assert refused.json()["code"] == "RATE_LIMITED"
     assert 1 <= int(refused.headers["retry-after"]) <= WINDOW.total_seconds()
-    admin = await new_client("203.0.113.5")
+    admin = await another_client("203.0.113.5")
     signed_in = await admin.post("/api/auth/login", json={**body, "password": PASSWORD})
     assert signed_in.status_code == 200, signed_in.text
     assert signed_in.json()["user"]["role"] == "ADMIN"
@@ -306,10 +314,10 @@ async def test_wrong_current_passwords_are_throttled_like_logins(
     before = await sql_scalar(state, "SELECT password_hash FROM users")
     attempt = {"input": {"currentPassword": WRONG, "newPassword": "a brand new passphrase"}}
     for _ in range(PAIR_LIMIT):
-        body = await call(client, CHANGE_PASSWORD, attempt)
+        body = await gql(client, CHANGE_PASSWORD, attempt)
         assert body["data"]["changePassword"]["userErrors"][0]["code"] == "INVALID_CREDENTIALS"
     right = {"input": {"currentPassword": PASSWORD, "newPassword": "a brand new passphrase"}}
-    _assert_rate_limited(await call(client, CHANGE_PASSWORD, right))
+    _assert_rate_limited(await gql(client, CHANGE_PASSWORD, right))
     assert await sql_scalar(state, "SELECT password_hash FROM users") == before
 
 

@@ -17,19 +17,20 @@ import jwt
 import pytest
 
 from auth.tokens import AUDIENCE, ISSUER, LEEWAY_SECONDS
-from tests.auth.conftest import ClientFactory
-from tests.auth.support import (
+from tests.helpers import (
     ACCESS,
     LOGOUT_ALL,
     REFRESH,
+    TEST_SECRET,
+    ClientFactory,
     assert_access_refused,
-    call,
+    gql,
     jar,
     me_with,
+    register,
+    sql_scalar,
     user_id,
 )
-from tests.conftest import TEST_SECRET
-from tests.helpers import register, sql_scalar
 from web.state import AppState
 
 OTHER_SECRET = "another-secret-that-is-just-as-long-as-the-real-one-0123456789"
@@ -55,10 +56,10 @@ async def _session_of(state: AppState, user: int) -> uuid.UUID:
 
 @pytest.fixture
 async def identity(
-    client: httpx.AsyncClient, new_client: ClientFactory, state: AppState
+    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
 ) -> Identity:
     await register(client, "ann@example.com", name="Ann")
-    await register(await new_client(), "bob@example.com", name="Bob")
+    await register(await another_client(), "bob@example.com", name="Bob")
     ann, bob = await user_id(state, "ann@example.com"), await user_id(state, "bob@example.com")
     return Identity(
         user_id=ann,
@@ -156,7 +157,7 @@ async def test_a_correctly_built_token_is_accepted(
     token = sign(claims(identity))
     me = await me_with(stranger, token)
     assert me["email"] == "ann@example.com"
-    body = await call(stranger, LOGOUT_ALL, cookies={ACCESS: token})
+    body = await gql(stranger, LOGOUT_ALL, cookies={ACCESS: token})
     assert body == {"data": {"logoutAll": {"ok": True}}}
 
 

@@ -10,8 +10,7 @@ import httpx
 
 from auth.throttle import PAIR_LIMIT
 from tests import pgbouncer
-from tests.auth.conftest import ClientFactory
-from tests.helpers import LOGIN, PASSWORD, gql, register, sql_scalar
+from tests.helpers import LOGIN, PASSWORD, ClientFactory, gql, register, sql_scalar
 from tests.test_cli import run_cli
 from web.state import AppState
 
@@ -53,11 +52,11 @@ def test_unlock_has_help_and_needs_exactly_one_target(tmp_path: Path) -> None:
 
 
 async def test_unlock_by_email_and_by_address(
-    new_client: ClientFactory, state: AppState, database_url: str, tmp_path: Path
+    another_client: ClientFactory, state: AppState, database_url: str, tmp_path: Path
 ) -> None:
-    await register(await new_client(), ANN)
-    await register(await new_client(), BOB)
-    attacker = await new_client(ATTACKER)
+    await register(await another_client(), ANN)
+    await register(await another_client(), BOB)
+    attacker = await another_client(ATTACKER)
     await _lock(attacker, ANN)
     await _lock(attacker, BOB)
 

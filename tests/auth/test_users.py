@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.auth.support import call, error_codes
-from tests.helpers import register_admin, sql_execute
+from tests.helpers import error_codes, gql, register_admin, sql_execute
 from web.state import AppState
 
 USERS = """
@@ -50,7 +49,7 @@ async def admin(client: httpx.AsyncClient, state: AppState) -> httpx.AsyncClient
 
 
 async def _users(client: httpx.AsyncClient, **variables: Any) -> dict[str, Any]:
-    body = await call(client, USERS, variables)
+    body = await gql(client, USERS, variables)
     assert "errors" not in body, body
     result: dict[str, Any] = body["data"]["users"]
     return result
@@ -164,6 +163,6 @@ async def test_a_page_of_100_is_allowed(admin: httpx.AsyncClient) -> None:
 async def test_bad_page_arguments_are_invalid_input(
     variables: dict[str, Any], admin: httpx.AsyncClient
 ) -> None:
-    body = await call(admin, USERS, variables)
+    body = await gql(admin, USERS, variables)
     assert body["data"] is None
     assert error_codes(body) == ["INVALID_INPUT"], body

@@ -7,19 +7,21 @@ from typing import Any
 import httpx
 
 from resolvers.ids import to_global_id
-from tests.catalog.support import (
+from tests.helpers import (
     CREATE_PRODUCT,
     DELETE_PRODUCT,
     UPDATE_PRODUCT,
     Actor,
     NewProduct,
     create_product,
+    data,
+    error_code,
     insert_products,
     product_id,
     product_rows,
     snapshot,
+    sql_rows,
 )
-from tests.helpers import data, error_code, sql_rows
 from web.state import AppState
 
 VALID = {"name": "Kettle", "description": "Boils water", "price": "29.99", "stock": 4}

@@ -7,8 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.catalog.support import DELETE_PRODUCT, Actor, NewProduct, insert_products, product_id
-from tests.helpers import data, error_code
+from tests.helpers import (
+    DELETE_PRODUCT,
+    Actor,
+    NewProduct,
+    data,
+    error_code,
+    insert_products,
+    product_id,
+)
 from web.state import AppState
 
 FILTERED = """

@@ -13,8 +13,17 @@ import httpx
 import pytest
 
 from resolvers.ids import to_global_id
-from tests.catalog.support import DELETE_PRODUCT, Actor, NewProduct, insert_products, product_id
-from tests.helpers import data, error_code, gql, sql_rows
+from tests.helpers import (
+    DELETE_PRODUCT,
+    Actor,
+    NewProduct,
+    data,
+    error_code,
+    gql,
+    insert_products,
+    product_id,
+    sql_rows,
+)
 from web.state import AppState
 
 PAGE = """

@@ -11,8 +11,7 @@ import pytest
 from sqlalchemy import event, text
 
 from settings import Settings
-from tests.catalog.support import Actor
-from tests.helpers import error_code
+from tests.helpers import Actor, error_code
 from web.state import AppState
 
 SEARCH = """

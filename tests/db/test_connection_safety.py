@@ -24,9 +24,17 @@ from db.driver import fetch_value
 from db.failures import is_unavailable
 from settings import Settings
 from tests import pgbouncer
-from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id, snapshot
-from tests.helpers import PASSWORD, register
-from tests.orders.support import place_ok
+from tests.helpers import (
+    PASSWORD,
+    Accounts,
+    Actor,
+    NewProduct,
+    insert_products,
+    place_ok,
+    product_id,
+    register,
+    snapshot,
+)
 from web.state import AppState
 
 STATEMENT_TIMEOUT_MS = 300

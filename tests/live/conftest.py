@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 
-from tests.live.support import Live, User, user
-
-MakeUser = Callable[..., Awaitable[User]]
+from tests.helpers import Actor, Live, MakeUser, live_user
 
 
 @pytest.fixture
@@ -17,8 +15,8 @@ async def users(live: Live) -> AsyncIterator[MakeUser]:
     """Makes signed-in users of the live server; their clients close after the test."""
     async with contextlib.AsyncExitStack() as stack:
 
-        async def make(*, admin: bool = False) -> User:
-            made = await user(live, admin=admin)
+        async def make(*, admin: bool = False) -> Actor:
+            made = await live_user(live, admin=admin)
             stack.push_async_callback(made.http.aclose)
             return made
 

@@ -10,7 +10,16 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
-from tests.helpers import PASSWORD
+from tests.helpers import (
+    PASSWORD,
+    Live,
+    MakeUser,
+    create_product,
+    live_server,
+    move_ok,
+    place_ok,
+    settle,
+)
 from tests.live.client import (
     PROTOCOL,
     connected,
@@ -20,8 +29,6 @@ from tests.live.client import (
     subscribe,
     ws_url,
 )
-from tests.live.conftest import MakeUser
-from tests.live.support import Live, live_server, move, place, product, settle
 
 ORIGIN = "http://127.0.0.1:{port}"
 
@@ -33,15 +40,15 @@ def live(tmp_path_factory: pytest.TempPathFactory, admin_database_url: str) -> I
 
 async def test_a_customer_follows_their_order(live: Live, users: MakeUser) -> None:
     admin, customer = await users(admin=True), await users()
-    kite = await product(admin)
+    kite = await create_product(admin, "Kite", "9.50", 1000)
     async with connected(live.url, customer.cookies) as socket:
         await subscribe(socket, "mine")
         await settle()
-        order_id = await place(customer, kite)
+        order_id = (await place_ok(customer.http, [(kite, 1)]))["id"]
         created = await next_order(socket)
         assert (created["id"], created["status"]) == (order_id, "PENDING")
         assert created["customer"]["id"] == customer.id
-        await move(admin, order_id, "PAID")
+        await move_ok(admin, order_id, "PAID")
         paid = await next_order(socket)
         assert paid["status"] == "PAID"
         assert paid["events"][-1] == {"fromStatus": "PENDING", "toStatus": "PAID"}
@@ -49,8 +56,8 @@ async def test_a_customer_follows_their_order(live: Live, users: MakeUser) -> No
 
 async def test_one_order_or_all_and_never_another_customers(live: Live, users: MakeUser) -> None:
     admin, ann, bob = await users(admin=True), await users(), await users()
-    kite = await product(admin)
-    first = await place(ann, kite)
+    kite = await create_product(admin, "Kite", "9.50", 1000)
+    first = (await place_ok(ann.http, [(kite, 1)]))["id"]
     async with (
         connected(live.url, ann.cookies) as ann_one,
         connected(live.url, bob.cookies) as bob_all,
@@ -60,19 +67,20 @@ async def test_one_order_or_all_and_never_another_customers(live: Live, users: M
         await subscribe(bob_all, "all")
         await subscribe(admin_all, "all")
         await settle()
-        second = await place(ann, kite)  # Ann's, but not the one she follows
-        await move(admin, first, "CANCELLED")
+        second = (await place_ok(ann.http, [(kite, 1)]))["id"]  # Ann's, but not the one she follows
+        await move_ok(admin, first, "CANCELLED")
         assert (await next_order(ann_one))["id"] == first
         assert {(await next_order(admin_all))["id"] for _ in range(2)} == {first, second}
         await nothing_more(bob_all)
         await nothing_more(ann_one, 0.2)
-        bobs = await place(bob, kite)
+        bobs = (await place_ok(bob.http, [(kite, 1)]))["id"]
         assert (await next_order(bob_all))["id"] == bobs
 
 
 async def test_another_customers_order_cannot_be_named(live: Live, users: MakeUser) -> None:
     admin, ann, bob = await users(admin=True), await users(), await users()
-    anns = await place(ann, await product(admin))
+    kite = await create_product(admin, "Kite", "9.50", 1000)
+    anns = (await place_ok(ann.http, [(kite, 1)]))["id"]
     async with connected(live.url, bob.cookies) as socket:
         await subscribe(socket, "theirs", anns)
         message = await receive(socket)
@@ -143,8 +151,8 @@ async def test_a_lost_listen_connection_comes_back_with_a_snapshot(
     live: Live, users: MakeUser
 ) -> None:
     admin, customer = await users(admin=True), await users()
-    kite = await product(admin)
-    followed = await place(customer, kite)
+    kite = await create_product(admin, "Kite", "9.50", 1000)
+    followed = (await place_ok(customer.http, [(kite, 1)]))["id"]
     async with (
         connected(live.url, customer.cookies) as one,
         connected(live.url, customer.cookies) as every,
@@ -157,7 +165,9 @@ async def test_a_lost_listen_connection_comes_back_with_a_snapshot(
             "WHERE application_name = 'orderly-listen'"
         )
         assert killed and all(row[0] for row in killed)
-        placed = await place(customer, kite)  # while the worker may not be listening
+        placed = (await place_ok(customer.http, [(kite, 1)]))[
+            "id"
+        ]  # while the worker may not be listening
         snapshot = await next_order(one)  # sent on reconnection, though nothing changed
         assert (snapshot["id"], snapshot["status"]) == (followed, "PENDING")
         seen: set[str] = set()
@@ -165,7 +175,7 @@ async def test_a_lost_listen_connection_comes_back_with_a_snapshot(
             order = await next_order(every)
             assert order["customer"]["id"] == customer.id
             seen.add(order["id"])
-        await move(admin, followed, "PAID")  # and it listens again
+        await move_ok(admin, followed, "PAID")  # and it listens again
         assert (await next_order(one))["status"] == "PAID"
 
 

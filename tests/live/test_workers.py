@@ -11,9 +11,8 @@ import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection
 
+from tests.helpers import Live, MakeUser, create_product, live_server, move_ok, place_ok, settle
 from tests.live.client import connected, next_order, subscribe
-from tests.live.conftest import MakeUser
-from tests.live.support import Live, live_server, move, place, product, settle
 
 pytestmark = pytest.mark.slow
 
@@ -50,16 +49,18 @@ async def test_a_change_through_one_worker_reaches_subscribers_on_both(
     live: Live, users: MakeUser
 ) -> None:
     admin, customer = await users(admin=True), await users()
-    kite = await product(admin)
+    kite = await create_product(admin, "Kite", "9.50", 1000)
     async with contextlib.AsyncExitStack() as stack:
         by_worker = await one_on_each_worker(live, stack, customer.cookies)
         for n, socket in enumerate(by_worker.values()):
             await subscribe(socket, f"on-{n}")
         await settle()
-        order_id = await place(customer, kite)  # served by one worker or the other
+        order_id = (await place_ok(customer.http, [(kite, 1)]))[
+            "id"
+        ]  # served by one worker or the other
         for socket in by_worker.values():
             assert (await next_order(socket))["id"] == order_id
-        await move(admin, order_id, "PAID")
+        await move_ok(admin, order_id, "PAID")
         for socket in by_worker.values():
             assert (await next_order(socket))["status"] == "PAID"
 
@@ -67,7 +68,7 @@ async def test_a_change_through_one_worker_reaches_subscribers_on_both(
 async def test_customers_only_ever_receive_their_own_orders(live: Live, users: MakeUser) -> None:
     admin = await users(admin=True)
     customers = [await users() for _ in range(4)]
-    kite = await product(admin, stock=10_000)
+    kite = await create_product(admin, "Kite", "9.50", 10_000)
     rng = random.Random(20261201)
     async with contextlib.AsyncExitStack() as stack:
         sockets = [
@@ -81,10 +82,10 @@ async def test_customers_only_ever_receive_their_own_orders(live: Live, users: M
         async def act(step: int) -> None:
             who = rng.choice(customers)
             await asyncio.sleep(rng.random() * 0.05)
-            order_id = await place(who, kite)
+            order_id = (await place_ok(who.http, [(kite, 1)]))["id"]
             placed[who.id].append(order_id)
             if step % 3 == 0:
-                await move(admin, order_id, rng.choice(["PAID", "CANCELLED"]))
+                await move_ok(admin, order_id, rng.choice(["PAID", "CANCELLED"]))
 
         await asyncio.gather(*(act(step) for step in range(24)))
         for customer, socket in zip(customers, sockets, strict=True):

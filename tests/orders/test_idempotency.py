@@ -6,18 +6,22 @@ import asyncio
 
 import pytest
 
-from tests.catalog.support import (
+from tests.helpers import (
     Accounts,
     Actor,
     NewProduct,
+    cancel,
     insert_products,
+    place,
+    place_ok,
     product_id,
     snapshot,
+    sql_execute,
+    sql_scalar,
     stocks,
     table_counts,
+    user_error_codes,
 )
-from tests.helpers import sql_execute, sql_scalar
-from tests.orders.support import cancel, error_codes, place, place_ok
 from web.state import AppState
 
 
@@ -75,7 +79,7 @@ async def test_a_replay_of_a_cancelled_order_does_not_order_again(
 async def test_a_refused_order_does_not_use_up_its_key(customer: Actor, state: AppState) -> None:
     [key] = await insert_products(state, [NewProduct("Mug", stock=1)])
     refused = await place(customer.http, [(product_id(key), 2)], key="k")
-    assert error_codes(refused) == ["INSUFFICIENT_STOCK"]
+    assert user_error_codes(refused) == ["INSUFFICIENT_STOCK"]
     assert (await table_counts(state))["orders"] == 0
     await sql_execute(state, "UPDATE products SET stock = 2")  # restock, retry the same key
 

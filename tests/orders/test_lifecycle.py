@@ -15,20 +15,27 @@ from typing import Any
 import pytest
 
 from resolvers.ids import to_global_id
-from tests.catalog.support import Actor, NewProduct, insert_products, product_id, snapshot, stocks
-from tests.helpers import data, error_code, sql_rows
-from tests.orders.support import (
+from tests.helpers import (
     ORDER_EVENTS,
     STATUSES,
     UPDATE_STATUS,
+    Actor,
+    NewProduct,
     cancel,
-    error_codes,
+    data,
+    error_code,
     event_rows,
+    insert_products,
     move,
     move_ok,
     order_key,
     order_status,
     place_ok,
+    product_id,
+    snapshot,
+    sql_rows,
+    stocks,
+    user_error_codes,
 )
 from web.state import AppState
 
@@ -102,7 +109,7 @@ async def check_attempt(
 
     if not allowed:
         assert payload["order"] is None, case
-        assert error_codes(payload) == ["INVALID_TRANSITION"], (case, payload)
+        assert user_error_codes(payload) == ["INVALID_TRANSITION"], (case, payload)
         assert await order_state(state, order_id, product) == before, case
         return
     assert payload["userErrors"] == [], (case, payload)
@@ -176,13 +183,15 @@ async def test_moves_on_unknown_orders_and_bad_notes_change_nothing(
     before = await snapshot(state)
     missing = to_global_id("Order", 999_999)
 
-    assert error_codes(await move(admin.http, missing, "PAID")) == ["NOT_FOUND"]
-    assert error_codes(await cancel(admin.http, missing)) == ["NOT_FOUND"]
-    assert error_codes(await cancel(customer.http, missing)) == ["NOT_FOUND"]
-    assert error_codes(await move(admin.http, order_id, "PAID", "n" * 1001)) == ["INVALID_INPUT"]
-    assert error_codes(await cancel(customer.http, order_id, "r" * 1001)) == ["INVALID_INPUT"]
-    assert error_codes(await move(admin.http, order_id, "PAID", "n\x00")) == ["INVALID_INPUT"]
-    assert error_codes(await cancel(admin.http, order_id, "r\x00")) == ["INVALID_INPUT"]
+    assert user_error_codes(await move(admin.http, missing, "PAID")) == ["NOT_FOUND"]
+    assert user_error_codes(await cancel(admin.http, missing)) == ["NOT_FOUND"]
+    assert user_error_codes(await cancel(customer.http, missing)) == ["NOT_FOUND"]
+    assert user_error_codes(await move(admin.http, order_id, "PAID", "n" * 1001)) == [
+        "INVALID_INPUT"
+    ]
+    assert user_error_codes(await cancel(customer.http, order_id, "r" * 1001)) == ["INVALID_INPUT"]
+    assert user_error_codes(await move(admin.http, order_id, "PAID", "n\x00")) == ["INVALID_INPUT"]
+    assert user_error_codes(await cancel(admin.http, order_id, "r\x00")) == ["INVALID_INPUT"]
     assert await snapshot(state) == before
 
 
@@ -202,7 +211,9 @@ async def test_racing_cancels_restock_exactly_once(
 
     for n, order in enumerate(orders):
         pair = payloads[2 * n : 2 * n + 2]
-        assert sorted(tuple(error_codes(p)) for p in pair) == [(), ("INVALID_TRANSITION",)], pair
+        assert sorted(tuple(user_error_codes(p)) for p in pair) == [(), ("INVALID_TRANSITION",)], (
+            pair
+        )
         assert await order_status(state, order["id"]) == "CANCELLED"
     assert (await stocks(state))[key] == 100  # restocked once per order, never twice
     cancelled_events = await sql_rows(
@@ -223,7 +234,9 @@ async def test_concurrent_moves_on_one_order_have_exactly_one_winner(
 
     payloads = await asyncio.gather(*(move(admin.http, order_id, "PAID") for _ in range(10)))
 
-    assert sorted(tuple(error_codes(p)) for p in payloads) == [()] + [("INVALID_TRANSITION",)] * 9
+    assert (
+        sorted(tuple(user_error_codes(p)) for p in payloads) == [()] + [("INVALID_TRANSITION",)] * 9
+    )
     assert [tuple(e)[:2] for e in await event_rows(state, order_id)] == [
         (None, "PENDING"),
         ("PENDING", "PAID"),
@@ -237,7 +250,7 @@ async def test_concurrent_moves_on_one_order_have_exactly_one_winner(
         shipped, cancelled = await asyncio.gather(
             move(admin.http, contested, "SHIPPED"), cancel(admin.http, contested)
         )
-        outcomes = (tuple(error_codes(shipped)), tuple(error_codes(cancelled)))
+        outcomes = (tuple(user_error_codes(shipped)), tuple(user_error_codes(cancelled)))
         assert outcomes in {((), ("INVALID_TRANSITION",)), (("INVALID_TRANSITION",), ())}
         winner = "SHIPPED" if outcomes[0] == () else "CANCELLED"
         assert await order_status(state, contested) == winner

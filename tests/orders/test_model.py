@@ -41,18 +41,25 @@ from db.models import Base
 from resolvers.payments import expire_unpaid_orders
 from server import create_app
 from settings import Settings
-from tests.catalog.support import CREATE_PRODUCT, UPDATE_PRODUCT, password_hash, product_key
-from tests.conftest import with_settings
-from tests.helpers import BASE_URL, data, login
-from tests.orders.support import (
+from tests.helpers import (
+    BASE_URL,
     CANCEL_ORDER,
+    CREATE_PRODUCT,
     PLACE_ORDER,
+    START_PAYMENT,
+    UPDATE_PRODUCT,
     UPDATE_STATUS,
+    data,
+    deliver_stripe_event,
+    login,
     order_input,
     order_key,
+    password_hash,
+    product_key,
+    stripe_event,
+    with_settings,
 )
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, running
-from tests.payments.support import START_PAYMENT, deliver, event
 from web.state import AppState
 
 FORWARD_FROM = {"PAID": "PENDING", "SHIPPED": "PAID", "DELIVERED": "SHIPPED"}
@@ -324,9 +331,9 @@ class Harness:
         order = started[operation.order % len(started)]
         assert order.intent is not None
         intent = self.stripe.set_status(order.intent, "succeeded")
-        body = event("payment_intent.succeeded", intent)
+        body = stripe_event("payment_intent.succeeded", intent)
         for _ in range(operation.deliveries):
-            answer = await deliver(self.admin, body)
+            answer = await deliver_stripe_event(self.admin, body)
             assert answer.status_code == 200, answer.text
         if order.status == "PENDING":
             order.status, order.payment = "PAID", "SUCCEEDED"

@@ -10,9 +10,20 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id
-from tests.helpers import data, error_code, sql_execute
-from tests.orders.support import cancel, move_ok, order_key, place_ok
+from tests.helpers import (
+    Accounts,
+    Actor,
+    NewProduct,
+    cancel,
+    data,
+    error_code,
+    insert_products,
+    move_ok,
+    order_key,
+    place_ok,
+    product_id,
+    sql_execute,
+)
 from web.state import AppState
 
 ORDERS = """

@@ -7,9 +7,20 @@ from typing import Any
 import httpx
 
 from resolvers.ids import to_global_id
-from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id, snapshot
-from tests.helpers import data, error_code
-from tests.orders.support import cancel, error_codes, move_ok, place_ok
+from tests.helpers import (
+    Accounts,
+    Actor,
+    NewProduct,
+    cancel,
+    data,
+    error_code,
+    insert_products,
+    move_ok,
+    place_ok,
+    product_id,
+    snapshot,
+    user_error_codes,
+)
 from web.state import AppState
 
 READS = """
@@ -62,7 +73,7 @@ async def test_customers_never_see_or_cancel_each_others_orders(
     before = await snapshot(state)
     refused = await cancel(ann.http, bobs, "not mine")
     assert refused["order"] is None
-    assert error_codes(refused) == ["NOT_FOUND"]
+    assert user_error_codes(refused) == ["NOT_FOUND"]
     # Indistinguishable from an order that does not exist.
     missing = await cancel(ann.http, to_global_id("Order", 999_999), "not mine")
     assert missing["userErrors"] == refused["userErrors"]

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from tests.catalog.support import Actor, NewProduct, insert_products, product_id, snapshot
-from tests.helpers import data
-from tests.orders.support import place_ok
+from tests.helpers import Actor, NewProduct, data, insert_products, place_ok, product_id, snapshot
 from web.state import AppState
 
 START = """

@@ -9,24 +9,23 @@ import httpx
 import pytest
 
 from resolvers.ids import to_global_id
-from tests.catalog.support import (
+from tests.helpers import (
     DELETE_PRODUCT,
+    ORDER_EVENTS,
+    PLACE_ORDER,
     Actor,
     NewProduct,
+    data,
+    error_code,
+    event_rows,
     insert_products,
+    order_input,
+    place,
+    place_ok,
     product_id,
     snapshot,
     stocks,
     table_counts,
-)
-from tests.helpers import data, error_code
-from tests.orders.support import (
-    ORDER_EVENTS,
-    PLACE_ORDER,
-    event_rows,
-    order_input,
-    place,
-    place_ok,
 )
 from web.state import AppState
 

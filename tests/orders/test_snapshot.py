@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import httpx
 
-from tests.catalog.support import DELETE_PRODUCT, UPDATE_PRODUCT, Actor, create_product
-from tests.helpers import data, sql_rows
-from tests.orders.support import place_ok
+from tests.helpers import (
+    DELETE_PRODUCT,
+    UPDATE_PRODUCT,
+    Actor,
+    create_product,
+    data,
+    place_ok,
+    sql_rows,
+)
 from web.state import AppState
 
 ORDER_AS_PLACED = """

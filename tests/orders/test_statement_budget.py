@@ -9,10 +9,17 @@ from dataclasses import replace
 import pytest
 
 from settings import Settings
-from tests.catalog.support import Accounts, Actor, NewProduct, insert_products, product_id
-from tests.conftest import StatementCounter
-from tests.helpers import data
-from tests.orders.support import move_ok, place_ok
+from tests.helpers import (
+    Accounts,
+    Actor,
+    NewProduct,
+    StatementCounter,
+    data,
+    insert_products,
+    move_ok,
+    place_ok,
+    product_id,
+)
 from web.state import AppState
 
 ORDERS_PAGE = """

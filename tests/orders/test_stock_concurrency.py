@@ -6,16 +6,17 @@ import asyncio
 import random
 import re
 
-from tests.catalog.support import (
+from tests.helpers import (
     Accounts,
     NewProduct,
     insert_products,
+    place,
     product_id,
+    sql_scalar,
     stocks,
     table_counts,
+    units_sold,
 )
-from tests.helpers import sql_scalar
-from tests.orders.support import place, units_sold
 from web.state import AppState
 
 

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from settings import Settings
-from tests.conftest import with_settings
+from tests.helpers import with_settings
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, running
 
 

@@ -14,19 +14,24 @@ from db.engine import create_engine, create_session_factory
 from resolvers.payment_provider import PaymentProvider, provider_from_settings
 from resolvers.payments import Sessions, expire_unpaid_orders, run_expiry_sweeper
 from settings import Settings
-from tests.catalog.support import Actor, stocks
-from tests.helpers import sql_execute, sql_rows
-from tests.orders.support import event_rows, order_key, order_status, place_ok
-from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
-from tests.payments.support import (
+from tests.helpers import (
+    Actor,
+    a_product,
     database_env,
-    deliver,
-    event,
+    deliver_stripe_event,
+    event_rows,
+    order_key,
+    order_status,
     order_with_payment,
     payment_row,
-    product,
-    start_ok,
+    place_ok,
+    sql_execute,
+    sql_rows,
+    start_payment_ok,
+    stocks,
+    stripe_event,
 )
+from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from tests.test_cli import run_cli
 from web.state import AppState
 
@@ -49,9 +54,9 @@ async def _expire(state: AppState) -> int:
 async def test_an_unpaid_order_past_the_timeout_is_cancelled_restocked_and_its_intent_cancelled(
     state: AppState, customer: Actor, fake_stripe: FakeStripe
 ) -> None:
-    thing = await product(state, stock=10)
+    thing = await a_product(state, stock=10)
     due = await place_ok(customer.http, [(thing, 3)])
-    payment = await start_ok(customer.http, due["id"])
+    payment = await start_payment_ok(customer.http, due["id"])
     unstarted = await place_ok(customer.http, [(thing, 2)])  # no payment started: expires too
     recent = await place_ok(customer.http, [(thing, 1)])
     await _age(state, [due["id"], unstarted["id"]], 31)
@@ -80,7 +85,9 @@ async def test_paid_and_being_paid_orders_do_not_expire(
     paid, paid_payment = await order_with_payment(state, customer)
     paying, paying_payment = await order_with_payment(state, customer)
     intent = fake_stripe.set_status(paid_payment["providerReference"], "succeeded")
-    assert (await deliver(client, event("payment_intent.succeeded", intent))).status_code == 200
+    assert (
+        await deliver_stripe_event(client, stripe_event("payment_intent.succeeded", intent))
+    ).status_code == 200
     # Paid at Stripe, its webhook not here yet: Stripe refuses to cancel it, so it stays.
     succeeded = fake_stripe.set_status(paying_payment["providerReference"], "succeeded")
     await _age(state, [paid["id"], paying["id"]], 45)
@@ -91,7 +98,9 @@ async def test_paid_and_being_paid_orders_do_not_expire(
     assert await order_status(state, paying["id"]) == "PENDING"
     assert (await payment_row(state, paying["id"])).status == "PROCESSING"
     assert len(fake_stripe.calls("POST", "/v1/payment_intents/")) == 1  # asked once
-    assert (await deliver(client, event("payment_intent.succeeded", succeeded))).status_code == 200
+    assert (
+        await deliver_stripe_event(client, stripe_event("payment_intent.succeeded", succeeded))
+    ).status_code == 200
     assert await order_status(state, paying["id"]) == "PAID"
 
 
@@ -104,7 +113,9 @@ async def test_stripe_unreachable_still_expires_and_a_late_success_is_refunded(
     assert await _expire(state) == 1
     assert await order_status(state, order["id"]) == "CANCELLED"
     intent = fake_stripe.set_status(payment["providerReference"], "succeeded")
-    assert (await deliver(client, event("payment_intent.succeeded", intent))).status_code == 200
+    assert (
+        await deliver_stripe_event(client, stripe_event("payment_intent.succeeded", intent))
+    ).status_code == 200
     assert await order_status(state, order["id"]) == "CANCELLED"
     assert (await payment_row(state, order["id"])).status == "REFUNDED"
     assert len(fake_stripe.refunds) == 1
@@ -113,14 +124,14 @@ async def test_stripe_unreachable_still_expires_and_a_late_success_is_refunded(
 async def test_four_racing_sweepers_expire_each_order_once_and_restock_it_once(
     state: AppState, settings: Settings, database_url: str, customer: Actor, fake_stripe: FakeStripe
 ) -> None:
-    things = [await product(state, stock=100) for _ in range(3)]
+    things = [await a_product(state, stock=100) for _ in range(3)]
     orders = []
     for n in range(24):
         orders.append(
             await place_ok(customer.http, [(things[n % 3], 1 + n % 4), (things[(n + 1) % 3], 2)])
         )
     for order in orders[::2]:
-        await start_ok(customer.http, order["id"])
+        await start_payment_ok(customer.http, order["id"])
     await _age(state, [o["id"] for o in orders], 31)
     initial = 300
 
@@ -163,7 +174,7 @@ async def _worker(
 async def test_the_sweeper_of_a_worker_expires_orders_as_they_fall_due(
     state: AppState, customer: Actor
 ) -> None:
-    order = await place_ok(customer.http, [(await product(state), 1)])
+    order = await place_ok(customer.http, [(await a_product(state), 1)])
     await _age(state, [order["id"]], 31)
     sweeper = asyncio.create_task(
         run_expiry_sweeper(state.sessions, state.payments, timeout_minutes=30, interval=0.05)

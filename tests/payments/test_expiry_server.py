@@ -15,11 +15,18 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.catalog.support import stocks
-from tests.helpers import sql_execute, sql_rows
+from tests.helpers import (
+    a_product,
+    place_ok,
+    register,
+    server_with_stripe,
+    sql_execute,
+    sql_rows,
+    start_payment_ok,
+    stocks,
+)
 from tests.live_server import Server
 from tests.payments.fake_stripe import FakeStripe
-from tests.payments.support import place_and_start, product, sign_up, stripe_server
 from web.state import AppState
 
 pytestmark = pytest.mark.slow
@@ -27,7 +34,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Iterator[Server]:
-    running = stripe_server(tmp_path, settings, fake_stripe, timeout_minutes=1)
+    running = server_with_stripe(tmp_path, settings, fake_stripe, timeout_minutes=1)
     yield running
     running.stop()
 
@@ -35,11 +42,13 @@ def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Itera
 async def test_the_workers_sweepers_expire_each_unpaid_order_once(
     server: Server, state: AppState, fake_stripe: FakeStripe
 ) -> None:
-    thing = await product(state, stock=20)
+    thing = await a_product(state, stock=20)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        await sign_up(http, "late@example.com")
+        await register(http, "late@example.com", name="Customer")
         for n in range(6):
-            await place_and_start(http, thing, 1 + n % 2, pay=bool(n % 2))
+            order = await place_ok(http, [(thing, 1 + n % 2)])
+            if n % 2:
+                await start_payment_ok(http, order["id"])
     assert sum((await stocks(state)).values()) == 20 - 9
     await sql_execute(state, "UPDATE orders SET created_at = now() - interval '2 minutes'")
 

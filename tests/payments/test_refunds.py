@@ -6,10 +6,20 @@ from typing import Any
 
 import httpx
 
-from tests.catalog.support import Actor, snapshot, stocks
-from tests.orders.support import cancel, event_rows, move, order_status
+from tests.helpers import (
+    Actor,
+    cancel,
+    deliver_stripe_event,
+    event_rows,
+    move,
+    order_status,
+    order_with_payment,
+    payment_row,
+    snapshot,
+    stocks,
+    stripe_event,
+)
 from tests.payments.fake_stripe import FakeStripe
-from tests.payments.support import deliver, event, order_with_payment, payment_row
 from web.state import AppState
 
 
@@ -18,7 +28,9 @@ async def _paid(
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     order, payment = await order_with_payment(state, customer, quantity=3)
     intent = fake.set_status(payment["providerReference"], "succeeded")
-    assert (await deliver(client, event("payment_intent.succeeded", intent))).status_code == 200
+    assert (
+        await deliver_stripe_event(client, stripe_event("payment_intent.succeeded", intent))
+    ).status_code == 200
     return order, intent
 
 
@@ -116,10 +128,12 @@ async def test_a_success_for_a_cancelled_order_is_refunded_once(
     fake_stripe.fail("/v1/payment_intents/", 500)  # the intent could not be cancelled
     assert (await cancel(customer.http, order["id"]))["userErrors"] == []
     intent = fake_stripe.set_status(payment["providerReference"], "succeeded")  # paid anyway
-    body = event("payment_intent.succeeded", intent)
-    assert (await deliver(client, body)).status_code == 200
-    assert (await deliver(client, body)).status_code == 200
-    assert (await deliver(client, event("payment_intent.succeeded", intent))).status_code == 200
+    body = stripe_event("payment_intent.succeeded", intent)
+    assert (await deliver_stripe_event(client, body)).status_code == 200
+    assert (await deliver_stripe_event(client, body)).status_code == 200
+    assert (
+        await deliver_stripe_event(client, stripe_event("payment_intent.succeeded", intent))
+    ).status_code == 200
     assert await order_status(state, order["id"]) == "CANCELLED"
     (refund,) = fake_stripe.refunds.values()
     assert refund["payment_intent"] == intent["id"] and refund["amount"] == intent["amount"]
@@ -135,12 +149,12 @@ async def test_a_late_success_whose_refund_fails_is_delivered_again(
     fake_stripe.fail("/v1/payment_intents/", 500)
     assert (await cancel(customer.http, order["id"]))["userErrors"] == []
     intent = fake_stripe.set_status(payment["providerReference"], "succeeded")
-    body = event("payment_intent.succeeded", intent)
+    body = stripe_event("payment_intent.succeeded", intent)
     fake_stripe.fail("/v1/refunds", 500)
-    failed = await deliver(client, body)
+    failed = await deliver_stripe_event(client, body)
     assert failed.status_code == 503  # Stripe delivers it again later
     assert (await payment_row(state, order["id"])).status == "REQUIRES_PAYMENT"
-    assert (await deliver(client, body)).status_code == 200
+    assert (await deliver_stripe_event(client, body)).status_code == 200
     assert (await payment_row(state, order["id"])).status == "REFUNDED"
     assert len(fake_stripe.refunds) == 1
 

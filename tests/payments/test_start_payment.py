@@ -4,20 +4,32 @@ from __future__ import annotations
 
 import asyncio
 
-from tests.catalog.support import Accounts, Actor, snapshot
-from tests.helpers import count, data
-from tests.orders.support import cancel, move_ok, order_key, place_ok
+from tests.helpers import (
+    ORDER_PAYMENT,
+    Accounts,
+    Actor,
+    a_product,
+    cancel,
+    count,
+    data,
+    move_ok,
+    order_key,
+    payment_row,
+    place_ok,
+    snapshot,
+    start_payment,
+    start_payment_ok,
+)
 from tests.payments.fake_stripe import FakeStripe
-from tests.payments.support import ORDER_PAYMENT, payment_row, product, start, start_ok
 from web.state import AppState
 
 
 async def test_a_payment_is_created_for_the_exact_total(
     state: AppState, customer: Actor, fake_stripe: FakeStripe
 ) -> None:
-    first, second = await product(state, 1999), await product(state, 5)
+    first, second = await a_product(state, 1999), await a_product(state, 5)
     order = await place_ok(customer.http, [(first, 3), (second, 1)])  # 59.97 + 0.05
-    payment = await start_ok(customer.http, order["id"])
+    payment = await start_payment_ok(customer.http, order["id"])
 
     (call,) = fake_stripe.calls("POST", "/v1/payment_intents")
     assert call.params["amount"] == "6002"
@@ -38,9 +50,9 @@ async def test_a_payment_is_created_for_the_exact_total(
 async def test_a_repeat_returns_the_same_payment_and_creates_nothing(
     state: AppState, customer: Actor, fake_stripe: FakeStripe
 ) -> None:
-    order = await place_ok(customer.http, [(await product(state), 1)])
-    first = await start_ok(customer.http, order["id"])
-    again = await start_ok(customer.http, order["id"])
+    order = await place_ok(customer.http, [(await a_product(state), 1)])
+    first = await start_payment_ok(customer.http, order["id"])
+    again = await start_payment_ok(customer.http, order["id"])
     assert again == first
     assert len(fake_stripe.calls("POST", "/v1/payment_intents")) == 1
     assert await count(state, "payments") == 1
@@ -49,7 +61,7 @@ async def test_a_repeat_returns_the_same_payment_and_creates_nothing(
 async def test_concurrent_starts_make_one_intent_and_one_payment(
     state: AppState, customer: Actor, fake_stripe: FakeStripe
 ) -> None:
-    order = await place_ok(customer.http, [(await product(state), 1)])
+    order = await place_ok(customer.http, [(await a_product(state), 1)])
     url = f"/api/orders/{order['id']}/payment"
     answers = await asyncio.gather(*(customer.http.post(url) for _ in range(6)))
     assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
@@ -63,7 +75,7 @@ async def test_concurrent_starts_make_one_intent_and_one_payment(
 async def test_rest_answers_201_then_200_and_the_order_carries_the_payment(
     state: AppState, customer: Actor, admin: Actor
 ) -> None:
-    order = await place_ok(customer.http, [(await product(state), 2)])
+    order = await place_ok(customer.http, [(await a_product(state), 2)])
     created = await customer.http.post(f"/api/orders/{order['id']}/payment")
     assert created.status_code == 201, created.text
     repeated = await customer.http.post(f"/api/orders/{order['id']}/payment")
@@ -84,8 +96,8 @@ async def test_rest_answers_201_then_200_and_the_order_carries_the_payment(
 async def test_graphql_shows_the_client_secret_to_the_customer_only(
     state: AppState, customer: Actor, admin: Actor
 ) -> None:
-    order = await place_ok(customer.http, [(await product(state), 1)])
-    payment = await start_ok(customer.http, order["id"])
+    order = await place_ok(customer.http, [(await a_product(state), 1)])
+    payment = await start_payment_ok(customer.http, order["id"])
     mine = (await data(customer.http, ORDER_PAYMENT, {"id": order["id"]}))["order"]
     assert mine["payment"] == payment
     theirs = (await data(admin.http, ORDER_PAYMENT, {"id": order["id"]}))["order"]
@@ -101,7 +113,7 @@ async def test_graphql_shows_the_client_secret_to_the_customer_only(
 
 
 async def test_an_order_without_a_payment_has_none(state: AppState, customer: Actor) -> None:
-    order = await place_ok(customer.http, [(await product(state), 1)])
+    order = await place_ok(customer.http, [(await a_product(state), 1)])
     assert (await data(customer.http, ORDER_PAYMENT, {"id": order["id"]}))["order"][
         "payment"
     ] is None
@@ -112,14 +124,14 @@ async def test_another_customers_order_is_not_found_and_nothing_is_created(
     state: AppState, accounts: Accounts, fake_stripe: FakeStripe
 ) -> None:
     owner, other = await accounts.create(2)
-    order = await place_ok(owner.http, [(await product(state), 1)])
+    order = await place_ok(owner.http, [(await a_product(state), 1)])
     before = await snapshot(state)
-    payload = await start(other.http, order["id"])
+    payload = await start_payment(other.http, order["id"])
     assert payload["payment"] is None
     assert [e["code"] for e in payload["userErrors"]] == ["NOT_FOUND"]
     answer = await other.http.post(f"/api/orders/{order['id']}/payment")
     assert answer.status_code == 404 and answer.json()["code"] == "NOT_FOUND"
-    missing = await start(other.http, "T3JkZXI6OTk5OTk")  # Order:99999
+    missing = await start_payment(other.http, "T3JkZXI6OTk5OTk")  # Order:99999
     assert [e["code"] for e in missing["userErrors"]] == ["NOT_FOUND"]
     assert fake_stripe.requests == []
     assert await count(state, "payments") == 0
@@ -129,13 +141,13 @@ async def test_another_customers_order_is_not_found_and_nothing_is_created(
 async def test_an_order_that_is_not_pending_cannot_be_paid(
     state: AppState, customer: Actor, admin: Actor, fake_stripe: FakeStripe
 ) -> None:
-    paid = await place_ok(customer.http, [(await product(state), 1)])
+    paid = await place_ok(customer.http, [(await a_product(state), 1)])
     await move_ok(admin, paid["id"], "PAID")
-    cancelled = await place_ok(customer.http, [(await product(state), 1)])
+    cancelled = await place_ok(customer.http, [(await a_product(state), 1)])
     assert (await cancel(customer.http, cancelled["id"]))["userErrors"] == []
     before = await snapshot(state)
     for order in (paid, cancelled):
-        payload = await start(customer.http, order["id"])
+        payload = await start_payment(customer.http, order["id"])
         assert payload["payment"] is None
         assert [e["code"] for e in payload["userErrors"]] == ["INVALID_TRANSITION"]
         answer = await customer.http.post(f"/api/orders/{order['id']}/payment")
@@ -148,9 +160,9 @@ async def test_an_order_that_is_not_pending_cannot_be_paid(
 async def test_a_provider_failure_is_payment_provider_error_and_stores_nothing(
     state: AppState, customer: Actor, fake_stripe: FakeStripe
 ) -> None:
-    order = await place_ok(customer.http, [(await product(state), 1)])
+    order = await place_ok(customer.http, [(await a_product(state), 1)])
     fake_stripe.fail("/v1/payment_intents", 500)
-    payload = await start(customer.http, order["id"])
+    payload = await start_payment(customer.http, order["id"])
     assert payload["payment"] is None
     assert [e["code"] for e in payload["userErrors"]] == ["PAYMENT_PROVIDER_ERROR"]
     assert "unavailable" in payload["userErrors"][0]["message"]
@@ -158,11 +170,11 @@ async def test_a_provider_failure_is_payment_provider_error_and_stores_nothing(
     answer = await customer.http.post(f"/api/orders/{order['id']}/payment")
     assert answer.status_code == 502 and answer.json()["code"] == "PAYMENT_PROVIDER_ERROR"
     assert await count(state, "payments") == 0
-    assert await start_ok(customer.http, order["id"])  # once the provider answers again
+    assert await start_payment_ok(customer.http, order["id"])  # once the provider answers again
 
 
 async def test_signed_out_is_refused(state: AppState, accounts: Accounts, customer: Actor) -> None:
-    order = await place_ok(customer.http, [(await product(state), 1)])
+    order = await place_ok(customer.http, [(await a_product(state), 1)])
     anonymous = await accounts.anonymous()
     answer = await anonymous.post(f"/api/orders/{order['id']}/payment")
     assert answer.status_code == 401

@@ -16,10 +16,18 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.helpers import sql_rows
+from tests.helpers import (
+    a_product,
+    place_ok,
+    register,
+    server_with_stripe,
+    sql_rows,
+    start_payment_ok,
+    stripe_event,
+    stripe_signature,
+)
 from tests.live_server import Server
 from tests.payments.fake_stripe import FakeStripe
-from tests.payments.support import event, place_and_start, product, sign, sign_up, stripe_server
 from web.state import AppState
 
 pytestmark = pytest.mark.slow
@@ -29,7 +37,7 @@ ORDERS = 30
 
 @pytest.fixture
 def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Iterator[Server]:
-    running = stripe_server(tmp_path, settings, fake_stripe, timeout_minutes=0)
+    running = server_with_stripe(tmp_path, settings, fake_stripe, timeout_minutes=0)
     yield running
     running.stop()
 
@@ -38,10 +46,9 @@ async def _deliver_until_acknowledged(http: httpx.AsyncClient, body: bytes) -> i
     """Deliver as Stripe does: again after a failure, until a 2xx; how many attempts."""
     for attempt in range(1, 200):
         try:
-            answer = await http.post(
-                "/webhooks/stripe", content=body,
-                headers={"Content-Type": "application/json", "Stripe-Signature": sign(body)},
-            )  # fmt: skip
+            signature = stripe_signature(body)
+            signed = {"Content-Type": "application/json", "Stripe-Signature": signature}
+            answer = await http.post("/webhooks/stripe", content=body, headers=signed)
             if answer.status_code == 200:
                 return attempt
             assert answer.status_code >= 500, answer.text  # never a 4xx for a good event
@@ -65,14 +72,15 @@ async def _kill_workers(server: Server) -> int:
 async def test_deliveries_during_worker_kills_pay_every_order_once(
     server: Server, state: AppState, fake_stripe: FakeStripe
 ) -> None:
-    thing = await product(state, price_minor=1250, stock=ORDERS)
+    thing = await a_product(state, price_minor=1250, stock=ORDERS)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        await sign_up(http, "payer@example.com")
+        await register(http, "payer@example.com", name="Customer")
         bodies = []
         for _ in range(ORDERS):
-            payment = await place_and_start(http, thing, 1, pay=True)
+            order = await place_ok(http, [(thing, 1)])
+            payment = await start_payment_ok(http, order["id"])
             intent = fake_stripe.set_status(payment["providerReference"], "succeeded")
-            bodies.append(event("payment_intent.succeeded", intent))
+            bodies.append(stripe_event("payment_intent.succeeded", intent))
         async with httpx.AsyncClient(base_url=server.url, timeout=5) as stripe:
             deliveries = [_deliver_until_acknowledged(stripe, b) for b in bodies for _ in range(3)]
             killed, *attempts = await asyncio.gather(_kill_workers(server), *deliveries)

@@ -6,8 +6,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from tests.auth.support import live_sessions
-from tests.helpers import register
+from tests.helpers import live_sessions, register
 from web.state import AppState
 
 EMAIL = "bodyless@example.com"

@@ -25,10 +25,20 @@ from resolvers.ids import to_global_id
 from resolvers.pagination import encode_cursor
 from server import create_app
 from settings import Settings
-from tests.catalog.support import CREATE_PRODUCT, DELETE_PRODUCT, NewProduct, insert_products
-from tests.conftest import TEST_SECRET
-from tests.helpers import BASE_URL, login, register
-from tests.orders.support import CANCEL_ORDER, PLACE_ORDER, UPDATE_STATUS, order_input
+from tests.helpers import (
+    BASE_URL,
+    CANCEL_ORDER,
+    CREATE_PRODUCT,
+    DELETE_PRODUCT,
+    PLACE_ORDER,
+    TEST_SECRET,
+    UPDATE_STATUS,
+    NewProduct,
+    insert_products,
+    login,
+    order_input,
+    register,
+)
 from tests.schema.arguments import Pools
 from tests.schema.documents import Document
 from web.state import AppState

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.catalog.support import NewProduct, insert_products
+from tests.helpers import NewProduct, insert_products
 from web.state import AppState
 
 COMPILED = "orderly.compiled"

@@ -7,8 +7,7 @@ import httpx
 import pytest
 
 from settings import Settings
-from tests.conftest import with_settings
-from tests.helpers import BASE_URL, PASSWORD, count
+from tests.helpers import BASE_URL, PASSWORD, count, with_settings
 from web.state import AppState
 
 FRONTEND = "http://localhost:5173"

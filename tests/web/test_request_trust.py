@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from settings import load_settings
-from tests.auth.support import ACCESS, jar, me_with, post
 from tests.database import recreate_database
-from tests.helpers import BASE_URL, count, register
+from tests.helpers import ACCESS, BASE_URL, count, jar, me_with, post_graphql, register
 from tests.live_server import SECRET, Server
 from web.state import AppState
 
@@ -42,14 +41,14 @@ REGISTER_FORGED = (
 async def test_an_origin_that_only_matches_its_own_host_is_403(
     origin: str, host: str, client: httpx.AsyncClient, state: AppState
 ) -> None:
-    response = await post(client, REGISTER_FORGED, headers={"Origin": origin, "Host": host})
+    response = await post_graphql(client, REGISTER_FORGED, headers={"Origin": origin, "Host": host})
     assert response.status_code == 403, response.text
     assert response.json()["code"] == "FORBIDDEN"
     assert await count(state, "users") == 0
 
 
 async def test_the_configured_origin_passes(client: httpx.AsyncClient, state: AppState) -> None:
-    response = await post(client, REGISTER_FORGED, headers={"Origin": BASE_URL})
+    response = await post_graphql(client, REGISTER_FORGED, headers={"Origin": BASE_URL})
     assert response.status_code == 200
     assert await count(state, "users") == 1
 

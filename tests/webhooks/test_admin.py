@@ -12,17 +12,20 @@ from starlette.applications import Starlette
 from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
-from tests.catalog.support import Accounts, Actor
-from tests.helpers import count, data, error_code
-from tests.webhooks.support import (
+from tests.helpers import (
     CREATE_WEBHOOK,
     DELETE_WEBHOOK,
     REPLAY,
     UPDATE_WEBHOOK,
     WEBHOOKS,
+    Accounts,
+    Actor,
+    count,
     create_webhook,
-    listed,
-    update,
+    data,
+    error_code,
+    listed_webhooks,
+    update_webhook,
     webhook_ok,
 )
 from web.state import AppState
@@ -40,9 +43,13 @@ async def test_an_admin_registers_an_endpoint_and_sees_the_secret_once(
     assert webhook["url"] == RECEIVER
     assert webhook["events"] == ["ORDER_CREATED", "ORDER_PAID"]  # in the enum's order
     assert webhook["active"] is True
-    assert await listed(admin) == [{**webhook, "deliveries": {"totalCount": 0, "nodes": []}}]
+    assert await listed_webhooks(admin) == [
+        {**webhook, "deliveries": {"totalCount": 0, "nodes": []}}
+    ]
     # Every later answer about it carries no secret.
-    changed = await update(admin, webhook["id"], {"description": "Back office", "active": False})
+    changed = await update_webhook(
+        admin, webhook["id"], {"description": "Back office", "active": False}
+    )
     assert changed["secret"] is None
     assert changed["webhook"]["description"] == "Back office"
     assert changed["webhook"]["active"] is False
@@ -69,7 +76,7 @@ async def test_customers_and_visitors_cannot_manage_webhooks(
     await customer.http.post("/graphql", json={"query": "mutation { logout }"})
     assert await error_code(customer.http, WEBHOOKS) in ("UNAUTHENTICATED", "FORBIDDEN")
     assert await count(state, "webhooks") == 1
-    assert [w["url"] for w in await listed(admin)] == [RECEIVER]
+    assert [w["url"] for w in await listed_webhooks(admin)] == [RECEIVER]
 
 
 @pytest.mark.parametrize(
@@ -119,14 +126,14 @@ async def test_bad_events_and_descriptions_are_refused_together(
 
 async def test_an_update_is_checked_like_a_creation(admin: Actor, state: AppState) -> None:
     webhook = (await webhook_ok(admin, RECEIVER))["webhook"]
-    before = await listed(admin)
+    before = await listed_webhooks(admin)
     refused: list[dict[str, Any]] = [{"url": "ftp://x/"}, {"events": []}, {"description": "\x00"}]
     for changes in refused:
-        payload = await update(admin, webhook["id"], changes)
+        payload = await update_webhook(admin, webhook["id"], changes)
         assert [e["code"] for e in payload["userErrors"]] == ["INVALID_INPUT"], changes
         assert payload["webhook"] is None
-    assert await listed(admin) == before
-    changed = await update(
+    assert await listed_webhooks(admin) == before
+    changed = await update_webhook(
         admin, webhook["id"], {"url": "https://93.184.215.15/x", "events": ["ORDER_SHIPPED"]}
     )
     assert changed["webhook"]["url"] == "https://93.184.215.15/x"
@@ -141,7 +148,7 @@ async def test_deleting_an_endpoint(admin: Actor, state: AppState) -> None:
     again = (await data(admin.http, DELETE_WEBHOOK, {"id": webhook["id"]}))["deleteWebhook"]
     assert again["deletedId"] is None
     assert [e["code"] for e in again["userErrors"]] == ["NOT_FOUND"]
-    missing = await update(admin, webhook["id"], {"active": True})
+    missing = await update_webhook(admin, webhook["id"], {"active": True})
     assert [e["code"] for e in missing["userErrors"]] == ["NOT_FOUND"]
     replay = (await data(admin.http, REPLAY, {"id": "RGVsaXZlcnk6OTk"}))["replayWebhookDelivery"]
     assert [e["code"] for e in replay["userErrors"]] == ["NOT_FOUND"]
@@ -162,7 +169,7 @@ async def test_the_webhooks_list_is_answered_by_the_standard_executor(
 ) -> None:
     await webhook_ok(admin, RECEIVER)
     await webhook_ok(admin, "https://93.184.215.15/")
-    nodes = await listed(admin)
+    nodes = await listed_webhooks(admin)
     assert [n["url"] for n in nodes] == ["https://93.184.215.15/", RECEIVER]  # newest first
     page = await data(admin.http, "query { webhooks(first: 1) { nodes { url } "
                       "pageInfo { hasNextPage endCursor } } }")  # fmt: skip

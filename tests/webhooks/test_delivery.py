@@ -15,11 +15,20 @@ from standardwebhooks.webhooks import Webhook as Verifier
 from db.engine import create_engine, create_session_factory
 from resolvers.webhook_dispatch import dispatch_due, retry_delay, sign
 from settings import Settings
-from tests.catalog.support import Actor
-from tests.helpers import count, data, sql_execute, sql_rows
-from tests.orders.support import move_ok, order_key
+from tests.helpers import (
+    REPLAY,
+    Actor,
+    an_order,
+    count,
+    data,
+    listed_webhooks,
+    move_ok,
+    order_key,
+    sql_execute,
+    sql_rows,
+    webhook_ok,
+)
 from tests.webhooks.receiver import receiving
-from tests.webhooks.support import REPLAY, an_order, listed, webhook_ok
 from web.state import AppState
 
 
@@ -67,7 +76,7 @@ async def test_a_committed_change_is_delivered_signed(
         # A tampered body or another secret fails verification.
         with pytest.raises(Exception, match="signature"):
             verified(created["secret"], shipped.headers, shipped.body.replace(b"SHIPPED", b"X"))
-    [node] = await listed(admin)
+    [node] = await listed_webhooks(admin)
     deliveries = node["deliveries"]["nodes"]
     outcomes = [(d["event"], d["status"], d["attempts"], d["lastResponseCode"]) for d in deliveries]
     assert outcomes == [
@@ -123,7 +132,7 @@ async def test_a_receiver_failing_three_times_gets_the_event_on_the_fourth_attem
         assert len({r.webhook_id for r in receiver.received}) == 1  # the same message
         for request in receiver.received:
             verified(created["secret"], request.headers, request.body)
-    [node] = await listed(admin)
+    [node] = await listed_webhooks(admin)
     [delivery] = node["deliveries"]["nodes"]
     assert (delivery["status"], delivery["attempts"], delivery["lastResponseCode"]) == (
         "SUCCEEDED", 4, 200,
@@ -238,7 +247,7 @@ async def test_a_replay_is_sent_again_with_the_same_webhook_id(
         assert json.loads(again.body) == json.loads(first.body)
         assert int(again.headers["webhook-timestamp"]) <= datetime.now(UTC).timestamp() + 1
         verified(created["secret"], again.headers, again.body)
-    [node] = await listed(admin)
+    [node] = await listed_webhooks(admin)
     [delivery] = node["deliveries"]["nodes"]
     assert (delivery["status"], delivery["attempts"]) == ("SUCCEEDED", 2)
 

@@ -8,10 +8,8 @@ import httpx
 from starlette.applications import Starlette
 
 from settings import Settings
-from tests.catalog.support import Actor
-from tests.helpers import count, new_client
+from tests.helpers import Actor, an_order, count, new_client
 from tests.webhooks.receiver import receiving
-from tests.webhooks.support import an_order
 from tests.webhooks.test_delivery import drain, verified
 from web.state import AppState
 
