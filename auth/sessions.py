@@ -87,11 +87,21 @@ _REVOKE_USER = text("""
 
 # The live session and its user, in the driver's own parameter style: this runs on every
 # signed-in request, straight on the driver (`db.driver`).
-VIEWER_SQL = """
+_VIEWER_SELECT = """
     SELECT u.id, u.email, u.name, u.role, u.created_at
     FROM login_sessions AS s JOIN users AS u ON u.id = s.user_id
-    WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now()
+    WHERE s.id = ${session} AND s.user_id = ${user} AND s.revoked_at IS NULL
+      AND s.expires_at > now()
 """
+
+
+def viewer_sql(first: int = 1) -> str:
+    """The SELECT of a live session's viewer, its two values (`viewer_parameters`) bound at
+    `$first` and the one after, so it can also be joined into a larger statement."""
+    return _VIEWER_SELECT.format(session=first, user=first + 1)
+
+
+VIEWER_SQL = viewer_sql()
 
 _SESSION_OF_TOKEN = text("SELECT session_id FROM refresh_tokens WHERE token_hash = :token_hash")
 

@@ -49,10 +49,13 @@ async def fetch_value(
         return await connection.fetchval(sql, *params)
 
 
-async def fetch_row(engine: AsyncEngine, sql: str, params: Sequence[Any]) -> asyncpg.Record | None:
-    """The first row of `sql`, or None; a keyed lookup, planned in whichever mode the
-    connection is in."""
-    async with _driver(engine, sql, None) as connection:
+async def fetch_row(
+    engine: AsyncEngine, sql: str, params: Sequence[Any], *, generic_plan: bool | None = None
+) -> asyncpg.Record | None:
+    """The first row of `sql`, or None. `generic_plan` as for `fetch_value`; None (a keyed
+    lookup) plans it in whichever mode the connection is in."""
+    plan_mode = None if generic_plan is None else GENERIC if generic_plan else CHOSEN_PER_EXECUTION
+    async with _driver(engine, sql, plan_mode) as connection:
         row: asyncpg.Record | None = await connection.fetchrow(sql, *params)
         return row
 

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.pool import AsyncAdaptedQueuePool, ConnectionPoolEntry
 
-from telemetry.metrics import DB_POOL_IN_USE, DB_POOL_TIMEOUTS, DB_POOL_WAITING
+from telemetry.metrics import DB_POOL_IN_USE, DB_POOL_TIMEOUTS, DB_POOL_WAITING, labelled
 
 
 class MeteredPool(AsyncAdaptedQueuePool):
@@ -16,21 +16,21 @@ class MeteredPool(AsyncAdaptedQueuePool):
     name = "main"
 
     def _do_get(self) -> Any:
-        waiting = DB_POOL_WAITING.labels(self.name)
+        waiting = labelled(DB_POOL_WAITING, self.name)
         waiting.inc()
         try:
             record = super()._do_get()
         except PoolTimeoutError:
-            DB_POOL_TIMEOUTS.labels(self.name).inc()
+            labelled(DB_POOL_TIMEOUTS, self.name).inc()
             raise
         finally:
             waiting.dec()
-        DB_POOL_IN_USE.labels(self.name).set(self.checkedout())
+        labelled(DB_POOL_IN_USE, self.name).set(self.checkedout())
         return record
 
     def _do_return_conn(self, record: ConnectionPoolEntry) -> None:
         super()._do_return_conn(record)
-        DB_POOL_IN_USE.labels(self.name).set(self.checkedout())
+        labelled(DB_POOL_IN_USE, self.name).set(self.checkedout())
 
 
 _POOLS: dict[str, type[MeteredPool]] = {}

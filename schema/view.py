@@ -19,6 +19,7 @@ from strawberry.http import GraphQLHTTPResponse
 from strawberry.schema.exceptions import InvalidOperationTypeError
 from strawberry.types import ExecutionResult
 
+from auth.tokens import read_access_token
 from auth.viewer import Viewer
 from db.failures import is_unavailable as is_unavailable_error
 from resolvers.auth import current_viewer
@@ -30,7 +31,7 @@ from schema.graphiql import PAGE as GRAPHIQL_PAGE
 from schema.limits import MAX_TOKENS
 from schema.loaders import Loaders
 from telemetry import tracing
-from telemetry.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, operation_label
+from telemetry.metrics import GRAPHQL_DURATION, GRAPHQL_OPERATIONS, labelled, operation_label
 from telemetry.slow import operation_var
 from web.cookies import read_access_cookie
 from web.failures import RETRY_AFTER_SECONDS, UNAVAILABLE, UNAVAILABLE_DETAIL, log_unavailable
@@ -108,9 +109,9 @@ class GraphQLView(GraphQL[Context, None]):
         name = payload.get("operationName")
         kind = "query" if path == "compiled" else operation_type(payload.get("query"), name)
         label = operation_label(name)
-        GRAPHQL_OPERATIONS.labels(label, kind, path, outcome).inc()
+        labelled(GRAPHQL_OPERATIONS, label, kind, path, outcome).inc()
         tracing.rename(traced, f"graphql {kind} {label}", **{"graphql.path": path})
-        GRAPHQL_DURATION.labels(kind, path).observe(seconds)
+        labelled(GRAPHQL_DURATION, kind, path).observe(seconds)
 
     async def execute_operation(self, **kwargs: Any) -> Any:  # type: ignore[override]
         """Subscriptions run over WebSocket only (`schema.live`); over HTTP they are a 400."""
@@ -133,8 +134,29 @@ class GraphQLView(GraphQL[Context, None]):
             return None
         request.state.graphql_payload = payload
         operation_var.set(operation_label(payload.get("operationName")))
-        body = await self.compiled.answer(payload, await self._viewer(request))
+        body = await self._compiled_body(request, payload, self.compiled)
         return None if body is None else Response(body, media_type="application/json")
+
+    async def _compiled_body(
+        self, request: Request, payload: dict[str, Any], compiled: CompiledReads
+    ) -> bytes | None:
+        """A session this worker has answered before is checked in the read's statement;
+        any other, first and on its own (`CompiledReads.answer_checking_session`)."""
+        token = read_access_cookie(request, self.state.settings)
+        claims = read_access_token(self.state.settings.secret_key, token) if token else None
+        assumed = compiled.known_viewer(claims) if claims is not None else None
+        if claims is not None and assumed is not None:
+            statement = compiled.prepare(payload, assumed)
+            if statement is None:
+                return None
+            viewer, body = await compiled.answer_checking_session(statement, claims, assumed)
+            request.state.viewer = viewer
+            if body is not None:
+                return body
+        viewer = await self._viewer(request)
+        if viewer is not None:
+            compiled.remember(viewer)
+        return await compiled.answer(payload, viewer)
 
     async def _payload(self, request: Request) -> dict[str, Any] | None:
         """The request's query, variables and operation name, when it is a plain JSON POST

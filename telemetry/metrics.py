@@ -16,6 +16,7 @@ from __future__ import annotations
 import re
 import shutil
 from pathlib import Path
+from typing import TypeVar
 
 from prometheus_client import (
     REGISTRY,
@@ -28,6 +29,7 @@ from prometheus_client import (
     multiprocess,
     values,
 )
+from prometheus_client.metrics import MetricWrapperBase
 
 MULTIPROCESS = values.ValueClass is not values.MutexValue
 LATENCY_BUCKETS = (0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -133,6 +135,21 @@ WORKER_START = Gauge(
     "When each worker started (Unix time).",
     multiprocess_mode="liveall",
 )
+
+Metric = TypeVar("Metric", bound=MetricWrapperBase)
+_children: dict[tuple[MetricWrapperBase, tuple[str, ...]], MetricWrapperBase] = {}
+
+
+def labelled(metric: Metric, *values: str) -> Metric:
+    """`metric.labels(*values)`, found once per set of values: prometheus-client checks the
+    values and takes a lock on every `labels` call, and the hot paths (each request, each
+    pooled connection) record with the same few values again and again."""
+    key = (metric, values)
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = metric.labels(*values)
+    return child  # type: ignore[return-value]  # the child of a Metric is a Metric
+
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 

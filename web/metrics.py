@@ -15,7 +15,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope
 
-from telemetry.metrics import HTTP_DURATION, HTTP_REQUESTS, exposition, sample_process
+from telemetry.metrics import (
+    HTTP_DURATION,
+    HTTP_REQUESTS,
+    exposition,
+    labelled,
+    sample_process,
+)
 from web.problems import problem_response
 from web.state import AppState
 
@@ -33,8 +39,8 @@ def route_label(scope: Scope) -> str:
 
 def observe_request(scope: Scope, status: int, seconds: float) -> None:
     route, method = route_label(scope), scope["method"]
-    HTTP_REQUESTS.labels(route, method, str(status)).inc()
-    HTTP_DURATION.labels(route, method).observe(seconds)
+    labelled(HTTP_REQUESTS, route, method, str(status)).inc()
+    labelled(HTTP_DURATION, route, method).observe(seconds)
 
 
 async def metrics(request: Request) -> Response:

@@ -7,11 +7,19 @@ the statement for the viewer and runs it; PostgreSQL returns the response's `dat
 text, which becomes the response body without being decoded. Whatever the plan does not
 cover, or would answer with an error, returns None before any SQL runs: the standard
 executor then answers, and the reason is logged at DEBUG and counted.
+
+A signed-in request needs its session checked before its statement is written, since the
+viewer decides what the statement may show. A session this worker has answered before is
+checked in the read's own statement instead (`answer_checking_session`): the statement is
+written for the viewer the session had then, and PostgreSQL builds the data only if the
+session is still live and its user still has that role. Otherwise the data is not built, and
+the request is answered again for the viewer the check found.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
@@ -23,8 +31,10 @@ from graphql.validation import specified_rules
 from strawberry import Schema
 from strawberry.schema.base import BaseSchema
 
+from auth.sessions import viewer_of, viewer_parameters, viewer_sql
+from auth.tokens import AccessClaims
 from auth.viewer import Viewer
-from db.driver import fetch_value
+from db.driver import fetch_row, fetch_value
 from domain.errors import InvalidArgument
 from schema.build import VALIDATION_RULES
 from schema.compiled.build import Builder, Fallback
@@ -38,6 +48,7 @@ log = logging.getLogger("orderly.compiled")
 PLAN_CACHE_SIZE = 512
 STATEMENT_CACHE_SIZE = 1024
 MAX_REMEMBERED_VARIABLES = 2048  # bytes of JSON: larger variables are not worth a key
+KNOWN_SESSIONS = 4096
 StatementKey = tuple[int, int | None, str | None, bytes]
 
 
@@ -65,6 +76,7 @@ class CompiledReads:
         self._plans: OrderedDict[tuple[str, str | None, bool], Plan | str] = OrderedDict()
         self._rules = [*specified_rules, *VALIDATION_RULES]
         self._statements: dict[StatementKey, tuple[Plan, CompiledStatement]] = {}
+        self._sessions: dict[uuid.UUID, Viewer] = {}  # the viewer each session had last
 
     def plan(self, query: str, operation_name: str | None, *, trusted: bool = False) -> Plan | str:
         """The plan for a document and operation, or why there is none (cached). A trusted
@@ -99,21 +111,71 @@ class CompiledReads:
 
     async def answer(self, payload: dict[str, Any], viewer: Viewer | None) -> bytes | None:
         """The response body for this request, or None to use the standard executor."""
+        statement = self.prepare(payload, viewer)
+        if statement is None:
+            return None
+        return _body(await self._run(statement))
+
+    def prepare(self, payload: dict[str, Any], viewer: Viewer | None) -> CompiledStatement | None:
+        """The statement answering this request for `viewer`, or None (counted and logged)
+        when the standard executor answers."""
         query = payload.get("query")
         operation_name = payload.get("operationName")
         variables = payload.get("variables")
         if not isinstance(query, str) or not isinstance(operation_name, str | None):
-            return self._fall_back("not a single query")
+            self._fall_back("not a single query")
+            return None
         if variables is not None and not isinstance(variables, dict):
-            return self._fall_back("variables not an object")
+            self._fall_back("variables not an object")
+            return None
         plan = self.plan(query, operation_name)
         if isinstance(plan, str):
-            return self._fall_back(plan)
+            self._fall_back(plan)
+            return None
         try:
             statement = self._statement(plan, viewer, variables or {}, strict=False)
         except (Fallback, Unsupported) as reason:
-            return self._fall_back(str(reason))
-        return RESPONSE_PREFIX + (await self._run(statement)).encode() + b"}"
+            self._fall_back(str(reason))
+            return None
+        return statement
+
+    def known_viewer(self, claims: AccessClaims) -> Viewer | None:
+        """The viewer this worker last found behind the session of `claims`, if any."""
+        viewer = self._sessions.get(claims.session_id)
+        return viewer if viewer is not None and viewer.id == claims.user_id else None
+
+    def remember(self, viewer: Viewer) -> None:
+        """Keep the viewer a session check found, for the next request of its session."""
+        self._sessions[viewer.session_id] = viewer
+        if len(self._sessions) > KNOWN_SESSIONS:
+            del self._sessions[next(iter(self._sessions))]  # the oldest entry
+
+    async def answer_checking_session(
+        self, statement: CompiledStatement, claims: AccessClaims, assumed: Viewer
+    ) -> tuple[Viewer | None, bytes | None]:
+        """Run `statement`, written for the viewer `assumed`, with the check of the session
+        of `claims`, as one statement. Returns the viewer the check found (None for a session
+        that is no longer live) and the body, or None as the body when that viewer is not
+        the one assumed: PostgreSQL then builds no data, and the caller answers again."""
+        sql, params, generic = statement
+        first = len(params) + 1
+        checked = (
+            f"SELECT v.id, v.email, v.name, v.role, v.created_at, "
+            f"CASE WHEN v.role = ${first + 2} THEN ({sql}) END AS data "
+            f"FROM ({viewer_sql(first)}) AS v"
+        )
+        values = (*params, *viewer_parameters(claims), assumed.role.value)
+        log.debug("compiled, with the session check %s %r", checked, values)
+        row = await fetch_row(self.state.engine, checked, values, generic_plan=generic)
+        viewer = viewer_of(row, claims)
+        if viewer is None:
+            self._sessions.pop(claims.session_id, None)
+            return None, None
+        self.remember(viewer)
+        if row is None or viewer.role is not assumed.role:
+            return viewer, None
+        self.compiled += 1
+        return viewer, _body(str(row["data"]))
 
     async def read(self, query: str, variables: Mapping[str, Any], viewer: Viewer | None) -> str:
         """The `data` of a fixed query document the server itself wrote (the REST reads), as
@@ -157,12 +219,15 @@ class CompiledReads:
         self.compiled += 1
         return str(data)
 
-    def _fall_back(self, reason: str) -> bytes | None:
-        """Count and log why the standard executor answers; None, for it to do so."""
+    def _fall_back(self, reason: str) -> None:
+        """Count and log why the standard executor answers."""
         self.fallbacks[reason] += 1
         COMPILED_FALLBACKS.labels(reason[:80]).inc()
         log.debug("standard executor: %s", reason)
-        return None
+
+
+def _body(data: str) -> bytes:
+    return RESPONSE_PREFIX + data.encode() + b"}"
 
 
 def _statement_key(
