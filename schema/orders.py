@@ -13,6 +13,7 @@ from strawberry.types import Info
 from auth.viewer import Role
 from db.models import Order as OrderRow
 from db.models import OrderEvent as OrderEventRow
+from db.models import OrderItem as OrderItemRow
 from db.models import Product as ProductRow
 from db.models import User as UserRow
 from domain.codes import OrderStatus
@@ -20,6 +21,15 @@ from resolvers import checkout, fulfilment, orders
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
 from resolvers.users import users_by_ids
+from schema.compiled.fields import (
+    compiled_from,
+    enclosing_currency,
+    listed,
+    money_from,
+    one,
+    row_currency,
+    sql,
+)
 from schema.connection import Connection, counter, to_connection
 from schema.context import Context
 from schema.errors import UserError, in_transaction
@@ -82,15 +92,24 @@ async def _user(info: Info[Context, None], key: int) -> User:
     return User.from_row(row)
 
 
+@compiled_from(OrderItemRow)
 @strawberry.type
 class OrderItem:
     product_row: strawberry.Private[ProductRow]
     product_name: str
-    unit_price: Money
+    # A line's amounts are in its order's currency (the row its list is read for).
+    unit_price: Money = strawberry.field(
+        metadata=sql(money_from("unit_price_minor", enclosing_currency))
+    )
     quantity: int
-    subtotal: Money
+    subtotal: Money = strawberry.field(
+        metadata=sql(money_from("subtotal_minor", enclosing_currency))
+    )
 
-    @strawberry.field(description="The live product (it may have been archived since).")
+    @strawberry.field(
+        description="The live product (it may have been archived since).",
+        metadata=sql(one("Product", match=("id", "product_id"))),
+    )
     def product(self, info: Info[Context, None]) -> Product:
         return Product.from_row(self.product_row, info.context)
 
@@ -106,6 +125,7 @@ class OrderItem:
         )
 
 
+@compiled_from(OrderEventRow)
 @strawberry.type
 class OrderEvent:
     actor_key: strawberry.Private[int | None]
@@ -115,7 +135,9 @@ class OrderEvent:
     at: datetime
     note: str | None
 
-    @strawberry.field(description="Who caused it.")
+    @strawberry.field(
+        description="Who caused it.", metadata=sql(one("User", match=("id", "actor_id")))
+    )
     def actor(self, info: Info[Context, None]) -> User | None:
         if self.actor_key is None:
             return None
@@ -134,6 +156,7 @@ class OrderEvent:
         )
 
 
+@compiled_from(OrderRow)
 @strawberry.type
 class Order(Node):
     key: strawberry.Private[int]
@@ -141,16 +164,18 @@ class Order(Node):
     currency: strawberry.Private[str]
     preloaded: strawberry.Private[Preloaded]
     status: OrderStatus
-    total: Money
+    total: Money = strawberry.field(metadata=sql(money_from("total_minor", row_currency)))
     created_at: datetime
     updated_at: datetime
 
-    @strawberry.field
+    @strawberry.field(metadata=sql(one("User", match=("id", "customer_id"))))
     def customer(self, info: Info[Context, None]) -> User:
         row = self.preloaded.user(self.customer_key)
         return User.from_row(row) if row else deferred(_user(info, self.customer_key))
 
-    @strawberry.field
+    @strawberry.field(
+        metadata=sql(listed("OrderItem", match=("order_id", "id"), order=("product_id",)))
+    )
     def items(self, info: Info[Context, None]) -> list[OrderItem]:
         lines = self.preloaded.lines
         if lines is None:
@@ -161,7 +186,10 @@ class Order(Node):
         lines = await info.context.loaders.lines_by_order_id.load(self.key)
         return [OrderItem.from_line(line, self.currency, info.context) for line in lines]
 
-    @strawberry.field(description="The status history, oldest first, starting with creation.")
+    @strawberry.field(
+        description="The status history, oldest first, starting with creation.",
+        metadata=sql(listed("OrderEvent", match=("order_id", "id"), order=("at", "id"))),
+    )
     def events(self, info: Info[Context, None]) -> list[OrderEvent]:
         events = self.preloaded.events
         if events is None:
@@ -172,7 +200,10 @@ class Order(Node):
         rows = await info.context.loaders.events_by_order_id.load(self.key)
         return [OrderEvent.from_row(row, NOTHING_PRELOADED) for row in rows]
 
-    @strawberry.field(description="The payment through the provider; null until one is started.")
+    @strawberry.field(
+        description="The payment through the provider; null until one is started.",
+        metadata=sql(one("Payment", match=("order_id", "id"))),
+    )
     async def payment(self, info: Info[Context, None]) -> Payment | None:
         row = await info.context.loaders.payment_by_order_id.load(self.key)
         return Payment.from_row(row, info.context, self.customer_key) if row else None

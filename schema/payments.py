@@ -12,6 +12,13 @@ from domain.codes import PaymentStatus
 from domain.errors import BusinessError
 from resolvers import payments
 from resolvers.ids import from_global_id, to_global_id
+from schema.compiled.fields import (
+    compiled_from,
+    money_from,
+    row_currency,
+    secret_for_customer,
+    sql,
+)
 from schema.context import Context
 from schema.errors import UserError, user_errors
 from schema.money import Money, money
@@ -20,18 +27,20 @@ from schema.permissions import authenticated
 strawberry.enum(PaymentStatus, name="PaymentStatus")  # the domain's enum, as a GraphQL type
 
 
+@compiled_from(PaymentRow)
 @strawberry.type(description="An order's payment through the payment provider.")
 class Payment:
     id: strawberry.ID
     status: PaymentStatus
-    amount: Money
+    amount: Money = strawberry.field(metadata=sql(money_from("amount_minor", row_currency)))
     provider: str = strawberry.field(description='The payment provider: "stripe".')
     provider_reference: str | None = strawberry.field(
         description="The provider's id of the payment (a Stripe PaymentIntent id)."
     )
     client_secret: str | None = strawberry.field(
         description="What the customer's browser confirms the payment with (Stripe.js): "
-        "for the order's customer only, null for everyone else."
+        "for the order's customer only, null for everyone else.",
+        metadata=sql(secret_for_customer),
     )
     created_at: datetime
     updated_at: datetime

@@ -15,6 +15,7 @@ from db.models import Product as ProductRow
 from resolvers import products
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
+from schema.compiled.fields import compiled_from, money_from, sql, store_currency
 from schema.connection import Connection, counter, to_connection
 from schema.context import Context
 from schema.errors import UserError, in_transaction
@@ -26,12 +27,13 @@ from schema.sorting import SortDirection
 ProductSortField = strawberry.enum(products.ProductSortField, name="ProductSortField")
 
 
+@compiled_from(ProductRow)
 @strawberry.type
 class Product(Node):
     key: strawberry.Private[int]
     name: str
     description: str
-    price: Money
+    price: Money = strawberry.field(metadata=sql(money_from("price_minor", store_currency)))
     stock: int
     created_at: datetime
     updated_at: datetime

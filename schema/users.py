@@ -13,6 +13,7 @@ from db.models import User as UserRow
 from resolvers import users
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.pagination import PageRequest
+from schema.compiled.fields import compiled_from, sql, user_orders, visible_email
 from schema.connection import Connection, counter, to_connection
 from schema.context import Context
 from schema.errors import UserError, in_transaction
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     from schema.orders import Order, OrderFilter, OrderSort
 
 
+@compiled_from(UserRow)
 @strawberry.type
 class User(Node):
     key: strawberry.Private[int]
@@ -32,13 +34,19 @@ class User(Node):
     role: RoleEnum  # type: ignore[valid-type]
     created_at: datetime
 
-    @strawberry.field(description="Null unless the viewer is this user or an admin.")
+    @strawberry.field(
+        description="Null unless the viewer is this user or an admin.",
+        metadata=sql(visible_email),
+    )
     def email(self, info: Info[Context, None]) -> str | None:
         if self.show_email or users.can_see_email(info.context.viewer, self.key):
             return self.private_email
         return None
 
-    @strawberry.field(description="This user's orders; empty unless you are this user or an admin.")
+    @strawberry.field(
+        description="This user's orders; empty unless you are this user or an admin.",
+        metadata=sql(user_orders),
+    )
     async def orders(
         self,
         info: Info[Context, None],

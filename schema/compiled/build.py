@@ -6,33 +6,34 @@ values are converted by Strawberry exactly as for a resolver. Anything that woul
 with an error (a bad argument, a missing session, a wrong role) raises `Fallback` before
 any SQL runs, and the standard executor gives the answer.
 
-Where a field's SQL lives: `ROOTS` for the fields of `Query`, `OBJECTS` for the fields of
-each object type. A field with no entry makes its documents fall back, never fail.
+Where a field's SQL lives: `ROOTS` below for the fields of `Query`; for the fields of each
+object type, next to the Strawberry type (`schema/<area>.py`): a plain column by convention,
+anything else as the field's metadata, read from the schema once per schema
+(`schema.compiled.fields`). A field with no SQL makes its documents fall back, never fail.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from graphql.execution.values import VariableValues, get_argument_values
-from sqlalchemy import BigInteger, ColumnElement, Select, literal_column
+from sqlalchemy import ColumnElement, Select
 from strawberry import Schema
 from strawberry.types.arguments import convert_arguments
 
 from auth.viewer import Viewer
-from db.models import Order, User
+from db.models import User
 from domain.errors import OrderlyError
 from resolvers import orders, products, users
 from resolvers.ids import from_global_id, parse_global_id
 from resolvers.pagination import PageRequest, counting, keyset_page
 from schema.compiled import sqljson as sj
+from schema.compiled.fields import ObjectSQL, object_types
 from schema.compiled.plan import Field, Unsupported
 from schema.compiled.sqltext import Placeholder, Statement
 from settings import Settings
-
-FieldSQL = Callable[["Builder", Field, str], str]  # (builder, field, row alias) -> SQL
 
 
 class Fallback(Exception):
@@ -67,12 +68,15 @@ class Builder:
         strict: bool = False,
     ) -> None:
         self.schema = schema
+        self.types = object_types(schema)  # read from the schema once, then remembered
         self.strict = strict  # domain errors propagate instead of falling back
         self.literal_arguments = literal_arguments
         self.settings = settings
         self.viewer = viewer
         self.variables = variables
         self.sql = Statement()
+        # The alias of the row each related row was read for (`one`, `listed`).
+        self.enclosing: dict[str, str] = {}
         self._viewer_id: Placeholder | None = None
         # Whether PostgreSQL's generic plan suits the statement: not when a list is filtered by
         # a range or a pattern, whose best plan depends on the values (a narrow price range
@@ -117,9 +121,15 @@ class Builder:
             self.literal_arguments[id(field.node)] = converted
         return converted
 
+    def _type(self, type_name: str) -> ObjectSQL:
+        written = self.types.get(type_name)
+        if written is None:
+            raise Unsupported(type_name)
+        return written
+
     def object(self, type_name: str, fields: Sequence[Field], row: str) -> str:
         """The JSON object of type `type_name` for the row `row` of this statement."""
-        table = OBJECTS[type_name]
+        table = self._type(type_name).fields
         pairs: list[tuple[str, str]] = []
         for field in fields:
             if field.name == "__typename":
@@ -131,19 +141,37 @@ class Builder:
             pairs.append((field.key, resolve(self, field, row)))
         return sj.json_object(pairs)
 
-    def one(self, type_name: str, field: Field, table: str, where: Callable[[str], str]) -> str:
-        """The object in `table` whose row matches `where`, or JSON null."""
-        row = self.sql.name()
+    def one(
+        self,
+        type_name: str,
+        field: Field,
+        where: Callable[[str], str],
+        *,
+        enclosing: str | None = None,
+    ) -> str:
+        """The `type_name` object whose row matches `where`, or JSON null; `enclosing` is the
+        row it is read for, if any."""
+        table, row = self._type(type_name).table, self.sql.name()
+        if enclosing is not None:
+            self.enclosing[row] = enclosing
         found = self.object(type_name, field.on(type_name), row)
         return sj.nullable(f"(SELECT {found} FROM {table} AS {row} WHERE {where(row)})")
 
     def listed(
-        self, type_name: str, field: Field, table: str, where: Callable[[str], str], order: str
+        self,
+        type_name: str,
+        field: Field,
+        where: Callable[[str], str],
+        order: Sequence[str],
+        *,
+        enclosing: str,
     ) -> str:
-        """The objects in `table` whose rows match `where`, as a list in `order` (columns)."""
-        row = self.sql.name()
+        """The `type_name` objects whose rows match `where`, as a list ordered by the columns
+        `order`, read for the row `enclosing`."""
+        table, row = self._type(type_name).table, self.sql.name()
+        self.enclosing[row] = enclosing
         item = self.object(type_name, field.on(type_name), row)
-        ordered = ", ".join(f"{row}.{column}" for column in order.split(","))
+        ordered = ", ".join(f"{row}.{column}" for column in order)
         return f"(SELECT {sj.json_list(item, ordered)} FROM {table} AS {row} WHERE {where(row)})"
 
     def viewer_id(self) -> Placeholder:
@@ -160,6 +188,19 @@ class Builder:
         if self.viewer.is_admin:
             return "true"
         return f"{user_id} = {self.viewer_id()}"
+
+    def order_source(self, query: orders.OrderQuery) -> ListSource:
+        """The orders of `query` the viewer may see."""
+        if query.statuses or query.created_after is not None or query.created_before is not None:
+            self.generic_plan = False
+        rows = orders.visible_orders(self.viewer, query)
+        return ListSource(
+            rows=rows,
+            count=counting(rows) if rows is not None else None,
+            sort=orders.SORT_COLUMNS[query.sort],
+            descending=query.descending,
+            timestamp=query.sort is orders.OrderSortField.CREATED_AT,
+        )
 
     # --- connections -------------------------------------------------------------------------
 
@@ -296,7 +337,7 @@ def _empty_connection(node_type: str, selections: Sequence[Field]) -> str:
 def _me(b: Builder, field: Field) -> str:
     if b.viewer is None:
         return sj.NULL
-    return b.one("User", field, "users", lambda u: f"{u}.id = {b.viewer_id()}")
+    return b.one("User", field, lambda u: f"{u}.id = {b.viewer_id()}")
 
 
 def _product(b: Builder, field: Field) -> str:
@@ -308,12 +349,7 @@ def _one_product(b: Builder, field: Field, key: int) -> str:
     """A product of the catalogue; archived ones only for admins."""
     placeholder = b.sql.bind(key)
     live = "" if b.viewer and b.viewer.is_admin else " AND {row}.archived_at IS NULL"
-    return b.one(
-        "Product",
-        field,
-        "products",
-        lambda p: f"{p}.id = {placeholder}" + live.format(row=p),
-    )
+    return b.one("Product", field, lambda p: f"{p}.id = {placeholder}" + live.format(row=p))
 
 
 def _order(b: Builder, field: Field) -> str:
@@ -328,7 +364,7 @@ def _one_order(b: Builder, field: Field, key: int) -> str:
     viewer = b.viewer
     assert viewer is not None  # noqa: S101 - checked by the callers
     own = "" if viewer.is_admin else f" AND {{row}}.customer_id = {b.viewer_id()}"
-    return b.one("Order", field, "orders", lambda o: f"{o}.id = {placeholder}" + own.format(row=o))
+    return b.one("Order", field, lambda o: f"{o}.id = {placeholder}" + own.format(row=o))
 
 
 def _node(b: Builder, field: Field) -> str:
@@ -343,7 +379,7 @@ def _node(b: Builder, field: Field) -> str:
     if type_name == "Order":
         return _one_order(b, field, key)
     placeholder = b.sql.bind(key)
-    return b.one("User", field, "users", lambda u: f"{u}.id = {placeholder}")
+    return b.one("User", field, lambda u: f"{u}.id = {placeholder}")
 
 
 def _products(b: Builder, field: Field) -> str:
@@ -368,24 +404,11 @@ def _products(b: Builder, field: Field) -> str:
 def _orders(b: Builder, field: Field) -> str:
     from schema.orders import order_query
 
-    viewer = _signed_in(b)
+    _signed_in(b)
     args = b.arguments(field)
     page = PageRequest(args.get("first"), args.get("after"), args.get("last"), args.get("before"))
     query = order_query(args.get("filter"), args.get("sort"))
-    return b.connection(field, "Order", _order_source(b, viewer, query), page)
-
-
-def _order_source(b: Builder, viewer: Viewer | None, query: orders.OrderQuery) -> ListSource:
-    if query.statuses or query.created_after is not None or query.created_before is not None:
-        b.generic_plan = False
-    rows = orders.visible_orders(viewer, query)
-    return ListSource(
-        rows=rows,
-        count=counting(rows) if rows is not None else None,
-        sort=orders.SORT_COLUMNS[query.sort],
-        descending=query.descending,
-        timestamp=query.sort is orders.OrderSortField.CREATED_AT,
-    )
+    return b.connection(field, "Order", b.order_source(query), page)
 
 
 def _users(b: Builder, field: Field) -> str:
@@ -422,167 +445,4 @@ ROOTS: dict[str, Callable[[Builder, Field], str]] = {
     "orders": _orders,
     "users": _users,
     "node": _node,
-}
-
-
-# --- object types ----------------------------------------------------------------------------
-
-
-def _text(column: str) -> FieldSQL:
-    return lambda b, field, row: sj.string(f"{row}.{column}")
-
-
-def _int(column: str) -> FieldSQL:
-    return lambda b, field, row: sj.number(f"{row}.{column}")
-
-
-def _id(type_name: str) -> FieldSQL:
-    return lambda b, field, row: sj.quoted(sj.global_id(type_name, f"{row}.id"))
-
-
-def _datetime(column: str) -> FieldSQL:
-    return lambda b, field, row: sj.quoted(sj.iso_datetime(f"{row}.{column}"))
-
-
-def _money(minor: str, currency: Callable[[Builder, str], str]) -> FieldSQL:
-    """A `Money` object of an amount column, in minor units, and a currency."""
-
-    def build(b: Builder, field: Field, row: str) -> str:
-        digits = b.settings.currency_digits
-        parts: dict[str, Callable[[], str]] = {
-            "amount": lambda: sj.quoted(sj.decimal(f"{row}.{minor}", digits)),
-            "currency": lambda: currency(b, row),
-            "__typename": lambda: sj.type_name("Money"),
-        }
-        return sj.json_object([(p.key, parts[p.name]()) for p in field.on("Money")])
-
-    return build
-
-
-def _visible_email(b: Builder, field: Field, row: str) -> str:
-    """Null unless the viewer is this user or an admin."""
-    return sj.string(f"CASE WHEN {b.can_see_email(f'{row}.id')} THEN {row}.email END")
-
-
-def _user_orders(b: Builder, field: Field, row: str) -> str:
-    """A user's orders: empty unless the viewer is this user or an admin."""
-    from schema.orders import order_query
-
-    args = b.arguments(field)
-    page = PageRequest(first=args.get("first"), after=args.get("after"))
-    # As for the standard resolver: the user's id, never the filter's customerId, chooses
-    # whose orders (here the enclosing row's id, so the query itself names no customer).
-    query = replace(
-        order_query(args.get("filter"), args.get("sort"), customer_id=0), customer_id=None
-    )
-    viewer = b.viewer
-    source = _order_source(b, viewer, query)
-    if source.rows is None or source.count is None or viewer is None:
-        return b.connection(field, "Order", source, page)
-    # The user's row is in the enclosing query: named, so that it is not joined again.
-    user_id: ColumnElement[Any] = literal_column(f"{row}.id", BigInteger)
-    mine = Order.customer_id == user_id
-    visible = None
-    if not viewer.is_admin:
-        visible = (user_id == viewer.id, lambda: f"{row}.id = {b.viewer_id()}")
-    own = ListSource(
-        source.rows.where(mine), source.count.where(mine), source.sort, source.descending,
-        source.timestamp, visible,
-    )  # fmt: skip
-    return b.connection(field, "Order", own, page)
-
-
-def _order_items(b: Builder, field: Field, row: str) -> str:
-    currency = sj.string(f"{row}.currency")  # the lines' amounts are in the order's currency
-
-    def money(column: str) -> FieldSQL:
-        return _money(column, lambda _b, _r: currency)
-
-    def line(b: Builder, fields: Sequence[Field], item: str) -> str:
-        table: dict[str, FieldSQL] = {
-            "productName": _text("product_name"),
-            "quantity": _int("quantity"),
-            "unitPrice": money("unit_price_minor"),
-            "subtotal": money("subtotal_minor"),
-            "product": lambda b, f, i: b.one(
-                "Product", f, "products", lambda p: f"{p}.id = {i}.product_id"
-            ),
-        }
-        pairs: list[tuple[str, str]] = []
-        for part in fields:
-            if part.name == "__typename":
-                pairs.append((part.key, sj.type_name("OrderItem")))
-            elif part.name in table:
-                pairs.append((part.key, table[part.name](b, part, item)))
-            else:
-                raise Unsupported(f"OrderItem.{part.name}")
-        return sj.json_object(pairs)
-
-    item = b.sql.name()
-    built = line(b, field.on("OrderItem"), item)
-    listed = sj.json_list(built, f"{item}.product_id")
-    return f"(SELECT {listed} FROM order_items AS {item} WHERE {item}.order_id = {row}.id)"
-
-
-def _client_secret(b: Builder, field: Field, row: str) -> str:
-    """For the order's customer only (`resolvers.payments.client_secret_for`)."""
-    if b.viewer is None:
-        return sj.NULL
-    o = b.sql.name()
-    customer = f"(SELECT {o}.customer_id FROM orders AS {o} WHERE {o}.id = {row}.order_id)"
-    return sj.string(f"CASE WHEN {customer} = {b.viewer_id()} THEN {row}.client_secret END")
-
-
-OBJECTS: dict[str, dict[str, FieldSQL]] = {
-    "Product": {
-        "id": _id("Product"),
-        "name": _text("name"),
-        "description": _text("description"),
-        "price": _money("price_minor", lambda b, row: sj.type_name(b.settings.currency)),
-        "stock": _int("stock"),
-        "createdAt": _datetime("created_at"),
-        "updatedAt": _datetime("updated_at"),
-    },
-    "User": {
-        "id": _id("User"),
-        "email": _visible_email,
-        "name": _text("name"),
-        "role": _text("role"),
-        "createdAt": _datetime("created_at"),
-        "orders": _user_orders,
-    },
-    "Order": {
-        "id": _id("Order"),
-        "status": _text("status"),
-        "total": _money("total_minor", lambda b, row: sj.string(f"{row}.currency")),
-        "createdAt": _datetime("created_at"),
-        "updatedAt": _datetime("updated_at"),
-        "customer": lambda b, f, row: b.one(
-            "User", f, "users", lambda u: f"{u}.id = {row}.customer_id"
-        ),
-        "items": _order_items,
-        "events": lambda b, f, row: b.listed(
-            "OrderEvent", f, "order_events", lambda e: f"{e}.order_id = {row}.id", "at,id"
-        ),
-        "payment": lambda b, f, row: b.one(
-            "Payment", f, "payments", lambda p: f"{p}.order_id = {row}.id"
-        ),
-    },
-    "Payment": {
-        "id": _id("Payment"),
-        "status": _text("status"),
-        "amount": _money("amount_minor", lambda b, row: sj.string(f"{row}.currency")),
-        "provider": _text("provider"),
-        "providerReference": _text("provider_reference"),
-        "clientSecret": _client_secret,
-        "createdAt": _datetime("created_at"),
-        "updatedAt": _datetime("updated_at"),
-    },
-    "OrderEvent": {
-        "fromStatus": _text("from_status"),
-        "toStatus": _text("to_status"),
-        "at": _datetime("at"),
-        "note": _text("note"),
-        "actor": lambda b, f, row: b.one("User", f, "users", lambda u: f"{u}.id = {row}.actor_id"),
-    },
 }
