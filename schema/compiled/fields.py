@@ -12,11 +12,12 @@ selects it and the alias of its object's row, the SQL text of the field's JSON v
   writers below (`money_from`, `one`, `listed`, ...).
 
 A field with neither (a resolver without metadata, a type no convention covers, a name that
-is not a column) has no SQL: documents selecting it run on the standard executor. The types'
-`from_row` methods are the standard executor's own reading of the same rows, kept apart on
-purpose: the differential tests compare the two.
+is not a column) has no SQL: documents selecting it run on the standard executor.
 `object_types` reads all this from the built schema, once per schema (when the first
 statement for it is written), and remembers it.
+
+The types' `from_row` methods are the standard executor's own reading of the same rows, kept
+apart on purpose: the differential tests compare the two.
 """
 
 from __future__ import annotations
