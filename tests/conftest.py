@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -20,7 +21,17 @@ from server import create_app
 from settings import Settings
 from tests import pgbouncer
 from tests.database import recreate_database, throwaway_server
-from tests.helpers import BASE_URL, TEST_SECRET, Accounts, Actor, StatementCounter
+from tests.disposable_database import wait_until
+from tests.helpers import (
+    BASE_URL,
+    METRICS_TOKEN,
+    TEST_SECRET,
+    Accounts,
+    Actor,
+    StatementCounter,
+    with_settings,
+)
+from tests.live_server import SECRET, Server, free_port
 from web.state import AppState
 
 
@@ -76,9 +87,27 @@ async def customer(accounts: Accounts) -> Actor:
     return await accounts.one()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "settings(**changes): the app's test settings with these changes (a module's are"
+        " set with `pytestmark`)",
+    )
+    config.addinivalue_line(
+        "markers",
+        "live_server(database, workers=n): the server process of a tests/live module",
+    )
+
+
 @pytest.fixture
-def settings(database_url: str, direct_database_url: str) -> Settings:
-    return Settings(
+def settings(
+    request: pytest.FixtureRequest, database_url: str, direct_database_url: str
+) -> Settings:
+    """The test settings, with the changes of the test's `settings` marker, and those of
+    its `settings` parameter when it is parametrized indirectly."""
+    marker = request.node.get_closest_marker("settings")
+    changes = {**(marker.kwargs if marker else {}), **getattr(request, "param", {})}
+    base = Settings(
         env="development",
         database_url=database_url,
         database_direct_url=direct_database_url if pgbouncer.ENABLED else None,
@@ -89,6 +118,7 @@ def settings(database_url: str, direct_database_url: str) -> Settings:
         # CI also runs the GraphQL suites on the standard executor alone.
         graphql_compiler=os.environ.get("TEST_GRAPHQL_COMPILER", "on") != "off",
     )
+    return with_settings(base, **changes)
 
 
 @pytest.fixture
@@ -143,3 +173,57 @@ def sql_counter(state: AppState) -> Iterator[StatementCounter]:
     counter = StatementCounter(state.engine)
     yield counter
     counter.close()
+
+
+# --- Server processes and command-line runs (tests/test_*.py) ---------------------------
+
+
+@pytest.fixture
+def cli_database(admin_database_url: str) -> str:
+    return recreate_database(admin_database_url, "orderly_cli")
+
+
+@pytest.fixture
+def process_database(admin_database_url: str) -> str:
+    return recreate_database(admin_database_url, "orderly_process")
+
+
+@pytest.fixture
+def start_server(tmp_path: Path) -> Iterator[type[Server]]:
+    started: list[Server] = []
+
+    class Tracked(Server):
+        def __init__(
+            self, tmp: Path, env: dict[str, str], command: list[str] | None = None
+        ) -> None:
+            super().__init__(tmp, env, command)
+            started.append(self)
+
+    yield Tracked
+    for server in started:
+        server.kill()
+
+
+@pytest.fixture(scope="module")
+def metrics_server(
+    tmp_path_factory: pytest.TempPathFactory, admin_database_url: str
+) -> Iterator[tuple[Server, int, str]]:
+    """A server with two workers and its metrics port: (server, metrics port, database)."""
+    url = recreate_database(admin_database_url, "orderly_metrics")
+    metrics_port = free_port()
+    env = {
+        "DATABASE_URL": url,
+        "SECRET_KEY": SECRET,
+        "WORKERS": "2",
+        "METRICS_PORT": str(metrics_port),
+        "METRICS_TOKEN": METRICS_TOKEN,
+    }
+    running = Server(tmp_path_factory.mktemp("metrics"), env)
+    try:
+        running.wait_ready()
+        wait_until(
+            lambda: len(running.serving_workers()) == 2, timeout=30, what="two workers serving"
+        )
+        yield running, metrics_port, url
+    finally:
+        running.kill()

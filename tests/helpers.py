@@ -15,10 +15,16 @@ import functools
 import hashlib
 import hmac
 import itertools
+import os
+import re
+import subprocess
+import sys
 import time
+import uuid
 import weakref
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -29,14 +35,16 @@ import pytest
 from sqlalchemy import event, insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
+from standardwebhooks.webhooks import Webhook as Verifier
 from starlette.applications import Starlette
 
 from auth.passwords import Passwords
 from db.models import Product
 from resolvers.ids import from_global_id, to_global_id
+from resolvers.webhook_dispatch import dispatch_due
 from settings import Settings
 from tests.database import recreate_database
-from tests.live_server import SECRET, Server
+from tests.live_server import SECRET, Server, measured
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from web.state import AppState
 
@@ -130,6 +138,16 @@ def user_error_codes(payload: dict[str, Any]) -> list[str]:
     return [error["code"] for error in payload["userErrors"]]
 
 
+def fan_out_document(levels: int, fan_out: int) -> str:
+    """Fragments that each spread the previous one `fan_out` times: tiny, but the expanded
+    operation has fan_out ** levels fields."""
+    fragments = ["fragment F0 on Query { __typename }"]
+    for level in range(1, levels + 1):
+        spreads = " ".join(f"...F{level - 1}" for _ in range(fan_out))
+        fragments.append(f"fragment F{level} on Query {{ {spreads} }}")
+    return f"{{ ...F{levels} }} " + " ".join(fragments)
+
+
 # --- Cookies -----------------------------------------------------------------------------
 
 ACCESS = "orderly_access"
@@ -192,6 +210,9 @@ async def sql_execute(state: AppState, statement: str, **params: Any) -> None:
 
 async def count(state: AppState, table: str, where: str = "TRUE") -> int:
     return int(await sql_scalar(state, f"SELECT count(*) FROM {table} WHERE {where}") or 0)
+
+
+Captured = list[tuple[str, Any]]  # statements an app sent, each with its parameters
 
 
 class StatementCounter:
@@ -354,6 +375,18 @@ async def live_sessions(state: AppState, email: str) -> int:
             e=email,
         )
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Identity:
+    """A signed-in user with their real tokens, plus a second user's session."""
+
+    user_id: int
+    session_id: uuid.UUID
+    access: str
+    refresh: str
+    other_user_id: int
+    other_session_id: uuid.UUID
 
 
 @functools.cache
@@ -687,6 +720,30 @@ async def units_sold(state: AppState) -> dict[int, int]:
     return {int(row.product_id): int(row.units) for row in rows}
 
 
+@dataclass(frozen=True, slots=True)
+class Placed:
+    id: str
+    owner: str
+    units: int  # at 10.00 each
+    status: str
+    created_at: datetime
+
+    @property
+    def total_minor(self) -> int:
+        return self.units * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Shop:
+    admin: Actor
+    ann: Actor
+    bob: Actor
+    orders: list[Placed]
+
+    def ids(self, **where: Any) -> set[str]:
+        return {o.id for o in self.orders if all(getattr(o, k) == v for k, v in where.items())}
+
+
 # --- Payments ----------------------------------------------------------------------------
 
 PAYMENT_FIELDS = """
@@ -884,6 +941,37 @@ async def listed_webhooks(admin: Actor) -> list[dict[str, Any]]:
     return nodes
 
 
+def verified(secret: str, headers: dict[str, str], body: bytes) -> dict[str, object]:
+    """The body, once the Standard Webhooks reference implementation accepts its signature."""
+    payload: dict[str, object] = Verifier(secret).verify(body, headers)
+    return payload
+
+
+async def drain(state: AppState, settings: Settings, rounds: int = 20) -> None:
+    """Run the dispatcher until nothing is due (retries here come after a millisecond)."""
+    for _ in range(rounds):
+        if await dispatch_due(state.sessions, settings) == 0:
+            due = await count(state, "webhook_deliveries", "status = 'PENDING'")
+            if due == 0:
+                return
+            await asyncio.sleep(0.01)
+
+
+# --- Metrics -----------------------------------------------------------------------------
+
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
+
+
+def sample(text: str, metric: str, **labels: str) -> float:
+    """The sample of `metric` whose labels include `labels` (0 when there is none)."""
+    total = 0.0
+    for match in re.finditer(rf"^{re.escape(metric)}(\{{[^}}]*\}})? (\S+)$", text, re.M):
+        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
+        if all(found.get(k) == v for k, v in labels.items()):
+            total += float(match.group(2))
+    return total
+
+
 # --- A live server process (subscriptions) -----------------------------------------------
 
 _live_numbers = itertools.count(1)
@@ -946,3 +1034,27 @@ async def live_user(live: Live, *, admin: bool = False) -> Actor:
 async def settle() -> None:
     """Give a subscribe message time to reach its worker before a change is made."""
     await asyncio.sleep(0.3)
+
+
+# --- The command line -------------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI_SECRET = "cli-test-secret-that-is-long-enough-0123456789"
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, tmp: Path
+) -> subprocess.CompletedProcess[str]:
+    """`server.py <args>` run in `tmp`, with a secret key and the data folder under `tmp`."""
+    environ = {
+        "PATH": os.environ.get("PATH", ""),
+        "HOME": os.environ.get("HOME", str(tmp)),
+        "ORDERLY_DATA_DIR": str(tmp / "data"),
+        "SECRET_KEY": CLI_SECRET,
+        **measured(),
+    }
+    environ.update(env or {})
+    return subprocess.run(
+        [sys.executable, str(ROOT / "server.py"), *args],
+        env=environ, capture_output=True, text=True, timeout=120, cwd=tmp, stdin=subprocess.DEVNULL,
+    )  # fmt: skip

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import asyncpg
@@ -13,28 +10,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from db import migrate
-from tests.database import recreate_database
-from tests.live_server import measured
-
-ROOT = Path(__file__).resolve().parents[1]
-SECRET = "cli-test-secret-that-is-long-enough-0123456789"
-
-
-def run_cli(
-    *args: str, env: dict[str, str] | None = None, tmp: Path
-) -> subprocess.CompletedProcess[str]:
-    environ = {
-        "PATH": os.environ.get("PATH", ""),
-        "HOME": os.environ.get("HOME", str(tmp)),
-        "ORDERLY_DATA_DIR": str(tmp / "data"),
-        "SECRET_KEY": SECRET,
-        **measured(),
-    }
-    environ.update(env or {})
-    return subprocess.run(
-        [sys.executable, str(ROOT / "server.py"), *args],
-        env=environ, capture_output=True, text=True, timeout=120, cwd=tmp, stdin=subprocess.DEVNULL,
-    )  # fmt: skip
+from tests.helpers import run_cli
 
 
 def fetch(url: str, query: str) -> list[asyncpg.Record]:
@@ -47,11 +23,6 @@ def fetch(url: str, query: str) -> list[asyncpg.Record]:
             await connection.close()
 
     return asyncio.run(run())
-
-
-@pytest.fixture
-def cli_database(admin_database_url: str) -> str:
-    return recreate_database(admin_database_url, "orderly_cli")
 
 
 @pytest.mark.parametrize(

@@ -8,50 +8,18 @@ import os
 import re
 import signal
 import time
-from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
 
-from tests.database import recreate_database
-from tests.helpers import Live, live_user, settle
+from tests.disposable_database import wait_until
+from tests.helpers import METRICS_TOKEN, Live, live_user, sample, settle
 from tests.live.client import connected, subscribe
-from tests.live_server import SECRET, Server, free_port
-from tests.web.test_metrics import TOKEN, value
+from tests.live_server import Server
 
 pytestmark = pytest.mark.slow
 REQUESTS = 40
 ROUTE = {"route": "/api/products", "method": "GET", "status": "200"}
-
-
-@pytest.fixture(scope="module")
-def server(
-    tmp_path_factory: pytest.TempPathFactory, admin_database_url: str
-) -> Iterator[tuple[Server, int, str]]:
-    url = recreate_database(admin_database_url, "orderly_metrics")
-    metrics_port = free_port()
-    env = {
-        "DATABASE_URL": url,
-        "SECRET_KEY": SECRET,
-        "WORKERS": "2",
-        "METRICS_PORT": str(metrics_port),
-        "METRICS_TOKEN": TOKEN,
-    }
-    running = Server(tmp_path_factory.mktemp("metrics"), env)
-    try:
-        running.wait_ready()
-        _until(lambda: len(running.serving_workers()) == 2, "two workers serving")
-        yield running, metrics_port, url
-    finally:
-        running.kill()
-
-
-def _until(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.1)
 
 
 def _port_scrape(port: int) -> str:
@@ -63,20 +31,20 @@ def _port_scrape(port: int) -> str:
 def _token_scrape(server: Server) -> str:
     # A new connection each time: the kernel spreads them over both workers.
     response = httpx.get(
-        server.url + "/metrics", headers={"authorization": f"Bearer {TOKEN}"}, timeout=5
+        server.url + "/metrics", headers={"authorization": f"Bearer {METRICS_TOKEN}"}, timeout=5
     )
     assert response.status_code == 200
     return response.text
 
 
-def test_the_host_counts_every_workers_requests(server: tuple[Server, int, str]) -> None:
-    running, metrics_port, _ = server
+def test_the_host_counts_every_workers_requests(metrics_server: tuple[Server, int, str]) -> None:
+    running, metrics_port, _ = metrics_server
     for _ in range(REQUESTS):
         assert httpx.get(running.url + "/api/products", timeout=5).status_code == 200
     workers = {w.pid for w in running.serving_workers()}
 
     scrapes = [_port_scrape(metrics_port)] + [_token_scrape(running) for _ in range(6)]
-    assert {value(text, "orderly_http_requests_total", **ROUTE) for text in scrapes} == {REQUESTS}
+    assert {sample(text, "orderly_http_requests_total", **ROUTE) for text in scrapes} == {REQUESTS}
     memory = re.findall(r'orderly_process_resident_memory_bytes\{pid="(\d+)"\}', scrapes[0])
     pids = {int(pid) for pid in memory}
     assert pids == workers
@@ -84,12 +52,13 @@ def test_the_host_counts_every_workers_requests(server: tuple[Server, int, str])
     # A worker killed outright: its requests stay counted, its live gauges go.
     dead = min(workers)
     os.kill(dead, signal.SIGKILL)
-    _until(
+    wait_until(
         lambda: len(running.serving_workers()) == 2 and dead not in _pids(running),
-        "the worker replaced",
+        timeout=30,
+        what="the worker replaced",
     )
     after = _port_scrape(metrics_port)
-    assert value(after, "orderly_http_requests_total", **ROUTE) == REQUESTS
+    assert sample(after, "orderly_http_requests_total", **ROUTE) == REQUESTS
     assert f'pid="{dead}"' not in after
 
 
@@ -98,32 +67,34 @@ def _pids(server: Server) -> set[int]:
 
 
 def test_the_api_port_serves_metrics_only_with_the_token(
-    server: tuple[Server, int, str],
+    metrics_server: tuple[Server, int, str],
 ) -> None:
-    running, _, _ = server
+    running, _, _ = metrics_server
     for headers in ({}, {"authorization": "Bearer not-the-token-at-all"}):
         refused = httpx.get(running.url + "/metrics", headers=headers, timeout=5)
         assert refused.status_code == 401
         assert "orderly_" not in refused.text
 
 
-async def test_subscriptions_are_counted_while_open(server: tuple[Server, int, str]) -> None:
-    running, metrics_port, url = server
+async def test_subscriptions_are_counted_while_open(
+    metrics_server: tuple[Server, int, str],
+) -> None:
+    running, metrics_port, url = metrics_server
     customer = await live_user(Live(running, url))
     try:
         async with connected(running.url, customer.cookies) as socket:
             await subscribe(socket, "mine")
             await settle()
             during = await asyncio.to_thread(_port_scrape, metrics_port)
-            assert value(during, "orderly_live_connections") == 1
-            assert value(during, "orderly_graphql_subscriptions") == 1
+            assert sample(during, "orderly_live_connections") == 1
+            assert sample(during, "orderly_graphql_subscriptions") == 1
         deadline = time.monotonic() + 10
         while True:
             after = await asyncio.to_thread(_port_scrape, metrics_port)
-            if value(after, "orderly_live_connections") == 0 or time.monotonic() > deadline:
+            if sample(after, "orderly_live_connections") == 0 or time.monotonic() > deadline:
                 break
             await asyncio.sleep(0.1)
-        assert value(after, "orderly_live_connections") == 0
-        assert value(after, "orderly_graphql_subscriptions") == 0
+        assert sample(after, "orderly_live_connections") == 0
+        assert sample(after, "orderly_graphql_subscriptions") == 0
     finally:
         await customer.http.aclose()

@@ -7,40 +7,20 @@ import shutil
 import signal
 import socket
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import psutil
 import pytest
 
-from tests.database import recreate_database
+from tests.disposable_database import wait_until
 from tests.live_server import SECRET, Server
 
 
-@pytest.fixture
-def process_database(admin_database_url: str) -> str:
-    return recreate_database(admin_database_url, "orderly_process")
-
-
-@pytest.fixture
-def start(tmp_path: Path) -> Iterator[type[Server]]:
-    started: list[Server] = []
-
-    class Tracked(Server):
-        def __init__(
-            self, tmp: Path, env: dict[str, str], command: list[str] | None = None
-        ) -> None:
-            super().__init__(tmp, env, command)
-            started.append(self)
-
-    yield Tracked
-    for server in started:
-        server.kill()
-
-
-def test_embedded_start_keeps_data_across_restarts(tmp_path: Path, start: type[Server]) -> None:
-    first = start(tmp_path, {})
+def test_embedded_start_keeps_data_across_restarts(
+    tmp_path: Path, start_server: type[Server]
+) -> None:
+    first = start_server(tmp_path, {})
     first.wait_ready()
     assert httpx.get(first.url + "/healthz").json() == {"status": "ok"}
     response = httpx.post(first.url + "/graphql", json={"query": "{ me { id } }"})
@@ -53,7 +33,7 @@ def test_embedded_start_keeps_data_across_restarts(tmp_path: Path, start: type[S
     ]
     credentials = (tmp_path / "data" / "demo-credentials.txt").read_text()
 
-    second = start(tmp_path, {})
+    second = start_server(tmp_path, {})
     second.wait_ready()
     assert second.stop() == 0
     assert "database already has accounts" in second.output()
@@ -63,9 +43,9 @@ def test_embedded_start_keeps_data_across_restarts(tmp_path: Path, start: type[S
 
 
 def test_two_workers_share_one_database(
-    tmp_path: Path, process_database: str, start: type[Server]
+    tmp_path: Path, process_database: str, start_server: type[Server]
 ) -> None:
-    server = start(
+    server = start_server(
         tmp_path, {"DATABASE_URL": process_database, "WORKERS": "2", "SECRET_KEY": SECRET}
     )
     server.wait_ready()
@@ -82,9 +62,9 @@ def test_two_workers_share_one_database(
 
 
 def test_in_flight_request_finishes_during_graceful_shutdown(
-    tmp_path: Path, process_database: str, start: type[Server]
+    tmp_path: Path, process_database: str, start_server: type[Server]
 ) -> None:
-    server = start(tmp_path, {"DATABASE_URL": process_database, "SECRET_KEY": SECRET})
+    server = start_server(tmp_path, {"DATABASE_URL": process_database, "SECRET_KEY": SECRET})
     server.wait_ready()
     body = b'{"query": "{ me { id } }"}'
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
@@ -108,14 +88,6 @@ def test_in_flight_request_finishes_during_graceful_shutdown(
     assert server.process.wait(30) == 0
 
 
-def _until(check: Callable[[], bool], timeout: float = 30, what: str = "") -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout}s: {what}")
-        time.sleep(0.05)
-
-
 def _answers(server: Server) -> bool:
     """/healthz and a GraphQL query both answer, each on a fresh connection."""
     try:
@@ -132,24 +104,24 @@ def _ready_status(server: Server) -> int:
 
 @pytest.mark.slow
 def test_workers_killed_in_quick_succession_are_replaced(
-    tmp_path: Path, process_database: str, start: type[Server]
+    tmp_path: Path, process_database: str, start_server: type[Server]
 ) -> None:
-    server = start(
+    server = start_server(
         tmp_path, {"DATABASE_URL": process_database, "WORKERS": "2", "SECRET_KEY": SECRET}
     )
     server.wait_ready()
-    _until(lambda: len(server.serving_workers()) == 2, what="two workers")
+    wait_until(lambda: len(server.serving_workers()) == 2, timeout=30, what="two workers")
     first, survivor = server.serving_workers()
     first.kill()
     first.wait(10)
     assert _answers(server)
-    _until(lambda: len(server.serving_workers()) == 2, what="a replacement worker")
+    wait_until(lambda: len(server.serving_workers()) == 2, timeout=30, what="a replacement worker")
     (replacement,) = [w for w in server.serving_workers() if w.pid != survivor.pid]
     assert replacement.create_time() - first.create_time() < 10
     replacement.kill()  # seconds after its start: the server must neither stop nor give up
     replacement.wait(10)
     assert _answers(server)
-    _until(lambda: len(server.serving_workers()) == 2, what="two workers again")
+    wait_until(lambda: len(server.serving_workers()) == 2, timeout=30, what="two workers again")
     assert survivor in server.serving_workers()
     assert _answers(server)
     assert server.process.poll() is None
@@ -158,13 +130,13 @@ def test_workers_killed_in_quick_succession_are_replaced(
 
 @pytest.mark.slow
 def test_workers_that_never_serve_stop_the_server(
-    tmp_path: Path, process_database: str, start: type[Server]
+    tmp_path: Path, process_database: str, start_server: type[Server]
 ) -> None:
     with socket.socket() as taken:  # no SO_REUSEPORT: the workers cannot bind beside it
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = str(taken.getsockname()[1])
-        server = start(
+        server = start_server(
             tmp_path,
             {"DATABASE_URL": process_database, "WORKERS": "2", "SECRET_KEY": SECRET, "PORT": port},
         )
@@ -178,13 +150,17 @@ def test_workers_that_never_serve_stop_the_server(
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", ["1", "2"])
 def test_stop_signal_drains_before_shutting_down(
-    tmp_path: Path, process_database: str, start: type[Server], workers: str
+    tmp_path: Path, process_database: str, start_server: type[Server], workers: str
 ) -> None:
     env = {"DATABASE_URL": process_database, "SECRET_KEY": SECRET, "WORKERS": workers}
-    server = start(tmp_path, {**env, "SHUTDOWN_DRAIN": "4"})
+    server = start_server(tmp_path, {**env, "SHUTDOWN_DRAIN": "4"})
     server.wait_ready()
     server.process.send_signal(signal.SIGTERM)
-    _until(lambda: all(_ready_status(server) == 503 for _ in range(3)), 5, "readiness turns 503")
+    wait_until(
+        lambda: all(_ready_status(server) == 503 for _ in range(3)),
+        timeout=5,
+        what="readiness turns 503",
+    )
     assert server.process.poll() is None
     assert _answers(server)
     assert server.process.wait(30) == 0
@@ -192,13 +168,13 @@ def test_stop_signal_drains_before_shutting_down(
 
 
 @pytest.mark.slow
-def test_ctrl_c_twice_under_uv_stops_quietly(tmp_path: Path, start: type[Server]) -> None:
+def test_ctrl_c_twice_under_uv_stops_quietly(tmp_path: Path, start_server: type[Server]) -> None:
     """The README's `uv run server.py`, embedded database, and a terminal's Ctrl-C twice."""
     uv = os.environ.get("UV") or shutil.which("uv")  # `uv run` names itself in UV
     assert uv is not None, "run the tests with `uv run pytest`, as the README says"
     passed = ("UV_", "XDG_", "VIRTUAL_ENV")
     env = {k: v for k, v in os.environ.items() if k.startswith(passed)}
-    server = start(tmp_path, env, command=[uv, "run", "server.py"])
+    server = start_server(tmp_path, env, command=[uv, "run", "server.py"])
     server.wait_ready(timeout=120)
     server.signal_group(signal.SIGINT)
     time.sleep(0.05)

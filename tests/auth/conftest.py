@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -12,7 +13,20 @@ from starlette.applications import Starlette
 from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
-from tests.helpers import ClientFactory, new_client, with_settings
+from tests.helpers import (
+    ACCESS,
+    REFRESH,
+    ClientFactory,
+    Identity,
+    jar,
+    new_client,
+    register,
+    register_admin,
+    sql_execute,
+    sql_scalar,
+    user_id,
+    with_settings,
+)
 from web.state import AppState
 
 SECURE_BASE_URL = "https://127.0.0.1:8000"
@@ -59,3 +73,46 @@ async def secure_client(
             yield http
     finally:
         await secure_state.close()
+
+
+async def _session_of(state: AppState, user: int) -> uuid.UUID:
+    found = await sql_scalar(state, "SELECT id FROM login_sessions WHERE user_id = :u", u=user)
+    assert isinstance(found, uuid.UUID)
+    return found
+
+
+@pytest.fixture
+async def identity(
+    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
+) -> Identity:
+    await register(client, "ann@example.com", name="Ann")
+    await register(await another_client(), "bob@example.com", name="Bob")
+    ann, bob = await user_id(state, "ann@example.com"), await user_id(state, "bob@example.com")
+    return Identity(
+        user_id=ann,
+        session_id=await _session_of(state, ann),
+        access=jar(client, ACCESS),
+        refresh=jar(client, REFRESH),
+        other_user_id=bob,
+        other_session_id=await _session_of(state, bob),
+    )
+
+
+@pytest.fixture
+async def admin_among_people(
+    request: pytest.FixtureRequest, client: httpx.AsyncClient, state: AppState
+) -> httpx.AsyncClient:
+    """`client` signed in as the requesting module's ADMIN, the newest of its PEOPLE (email,
+    name, role, seconds ago), who are inserted."""
+    await register_admin(client, state, request.module.ADMIN)  # the newest user
+    for email, name, role, ago in request.module.PEOPLE:
+        await sql_execute(
+            state,
+            "INSERT INTO users (email, email_key, name, role, password_hash, created_at)"
+            " VALUES (:e, lower(:e), :n, :r, 'x', now() - make_interval(secs => :ago))",
+            e=email,
+            n=name,
+            r=role,
+            ago=ago,
+        )
+    return client

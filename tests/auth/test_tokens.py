@@ -9,7 +9,6 @@ import secrets
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -20,55 +19,16 @@ from auth.tokens import AUDIENCE, ISSUER, LEEWAY_SECONDS
 from tests.helpers import (
     ACCESS,
     LOGOUT_ALL,
-    REFRESH,
     TEST_SECRET,
-    ClientFactory,
+    Identity,
     assert_access_refused,
     gql,
-    jar,
     me_with,
-    register,
     sql_scalar,
-    user_id,
 )
 from web.state import AppState
 
 OTHER_SECRET = "another-secret-that-is-just-as-long-as-the-real-one-0123456789"
-
-
-@dataclass(frozen=True, slots=True)
-class Identity:
-    """A signed-in user with their real tokens, plus a second user's session."""
-
-    user_id: int
-    session_id: uuid.UUID
-    access: str
-    refresh: str
-    other_user_id: int
-    other_session_id: uuid.UUID
-
-
-async def _session_of(state: AppState, user: int) -> uuid.UUID:
-    found = await sql_scalar(state, "SELECT id FROM login_sessions WHERE user_id = :u", u=user)
-    assert isinstance(found, uuid.UUID)
-    return found
-
-
-@pytest.fixture
-async def identity(
-    client: httpx.AsyncClient, another_client: ClientFactory, state: AppState
-) -> Identity:
-    await register(client, "ann@example.com", name="Ann")
-    await register(await another_client(), "bob@example.com", name="Bob")
-    ann, bob = await user_id(state, "ann@example.com"), await user_id(state, "bob@example.com")
-    return Identity(
-        user_id=ann,
-        session_id=await _session_of(state, ann),
-        access=jar(client, ACCESS),
-        refresh=jar(client, REFRESH),
-        other_user_id=bob,
-        other_session_id=await _session_of(state, bob),
-    )
 
 
 def claims(who: Identity, *, drop: tuple[str, ...] = (), **changes: Any) -> dict[str, Any]:

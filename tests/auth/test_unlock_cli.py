@@ -10,8 +10,7 @@ import httpx
 
 from auth.throttle import PAIR_LIMIT
 from tests import pgbouncer
-from tests.helpers import LOGIN, PASSWORD, ClientFactory, gql, register, sql_scalar
-from tests.test_cli import run_cli
+from tests.helpers import LOGIN, PASSWORD, ClientFactory, gql, register, run_cli, sql_scalar
 from web.state import AppState
 
 ANN = "ann@example.com"

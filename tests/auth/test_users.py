@@ -7,8 +7,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.helpers import error_codes, gql, register_admin, sql_execute
-from web.state import AppState
+from tests.helpers import error_codes, gql
 
 USERS = """
 query($first: Int, $after: String, $filter: UserFilter) {
@@ -32,22 +31,6 @@ PEOPLE = [
 ADMIN = "root@example.com"
 
 
-@pytest.fixture
-async def admin(client: httpx.AsyncClient, state: AppState) -> httpx.AsyncClient:
-    await register_admin(client, state, ADMIN)  # the newest user
-    for email, name, role, ago in PEOPLE:
-        await sql_execute(
-            state,
-            "INSERT INTO users (email, email_key, name, role, password_hash, created_at)"
-            " VALUES (:e, lower(:e), :n, :r, 'x', now() - make_interval(secs => :ago))",
-            e=email,
-            n=name,
-            r=role,
-            ago=ago,
-        )
-    return client
-
-
 async def _users(client: httpx.AsyncClient, **variables: Any) -> dict[str, Any]:
     body = await gql(client, USERS, variables)
     assert "errors" not in body, body
@@ -59,8 +42,10 @@ def _emails(connection: dict[str, Any]) -> list[str]:
     return [edge["node"]["email"] for edge in connection["edges"]]
 
 
-async def test_admins_see_every_user_newest_first_with_emails(admin: httpx.AsyncClient) -> None:
-    users = await _users(admin)
+async def test_admins_see_every_user_newest_first_with_emails(
+    admin_among_people: httpx.AsyncClient,
+) -> None:
+    users = await _users(admin_among_people)
     assert users["totalCount"] == len(PEOPLE) + 1
     assert _emails(users) == [
         ADMIN,
@@ -87,9 +72,9 @@ async def test_admins_see_every_user_newest_first_with_emails(admin: httpx.Async
     ],
 )
 async def test_search_matches_name_or_email_case_insensitively(
-    search: str, expected: list[str], admin: httpx.AsyncClient
+    search: str, expected: list[str], admin_among_people: httpx.AsyncClient
 ) -> None:
-    users = await _users(admin, filter={"search": search})
+    users = await _users(admin_among_people, filter={"search": search})
     assert _emails(users) == expected
     assert users["totalCount"] == len(expected)
 
@@ -102,26 +87,30 @@ async def test_search_matches_name_or_email_case_insensitively(
                     "bob@example.com", "alice@example.com"]),
     ],
 )  # fmt: skip
-async def test_role_filter(role: str, expected: list[str], admin: httpx.AsyncClient) -> None:
-    users = await _users(admin, filter={"role": role})
+async def test_role_filter(
+    role: str, expected: list[str], admin_among_people: httpx.AsyncClient
+) -> None:
+    users = await _users(admin_among_people, filter={"role": role})
     assert _emails(users) == expected
     assert {edge["node"]["role"] for edge in users["edges"]} == {role}
     assert users["totalCount"] == len(expected)
 
 
-async def test_search_and_role_combine(admin: httpx.AsyncClient) -> None:
-    users = await _users(admin, filter={"search": "example.com", "role": "ADMIN"})
+async def test_search_and_role_combine(admin_among_people: httpx.AsyncClient) -> None:
+    users = await _users(admin_among_people, filter={"search": "example.com", "role": "ADMIN"})
     assert users["totalCount"] == 2
     assert _emails(users) == [ADMIN, "carol@example.com"]
 
 
-async def test_pages_follow_each_other_without_gaps_or_repeats(admin: httpx.AsyncClient) -> None:
-    everyone = _emails(await _users(admin))
+async def test_pages_follow_each_other_without_gaps_or_repeats(
+    admin_among_people: httpx.AsyncClient,
+) -> None:
+    everyone = _emails(await _users(admin_among_people))
     seen: list[str] = []
     after: str | None = None
     pages = 0
     while True:
-        page = await _users(admin, first=2, after=after)
+        page = await _users(admin_among_people, first=2, after=after)
         pages += 1
         assert page["totalCount"] == len(everyone)  # the total is over all pages
         assert len(page["edges"]) <= 2
@@ -137,10 +126,10 @@ async def test_pages_follow_each_other_without_gaps_or_repeats(admin: httpx.Asyn
     assert pages == 4
 
 
-async def test_pagination_with_a_filter(admin: httpx.AsyncClient) -> None:
-    first = await _users(admin, first=3, filter={"role": "CLIENT"})
+async def test_pagination_with_a_filter(admin_among_people: httpx.AsyncClient) -> None:
+    first = await _users(admin_among_people, first=3, filter={"role": "CLIENT"})
     rest = await _users(
-        admin, first=3, after=first["pageInfo"]["endCursor"], filter={"role": "CLIENT"}
+        admin_among_people, first=3, after=first["pageInfo"]["endCursor"], filter={"role": "CLIENT"}
     )
     assert _emails(first) + _emails(rest) == [
         "frank@example.com", "erin@example.com", "dave@example.com",
@@ -151,8 +140,8 @@ async def test_pagination_with_a_filter(admin: httpx.AsyncClient) -> None:
     assert first["totalCount"] == rest["totalCount"] == 5
 
 
-async def test_a_page_of_100_is_allowed(admin: httpx.AsyncClient) -> None:
-    assert len((await _users(admin, first=100))["edges"]) == len(PEOPLE) + 1
+async def test_a_page_of_100_is_allowed(admin_among_people: httpx.AsyncClient) -> None:
+    assert len((await _users(admin_among_people, first=100))["edges"]) == len(PEOPLE) + 1
 
 
 @pytest.mark.parametrize(
@@ -161,8 +150,8 @@ async def test_a_page_of_100_is_allowed(admin: httpx.AsyncClient) -> None:
     ids=["first-101", "negative", "garbage-cursor", "cursor-of-wrong-shape"],
 )
 async def test_bad_page_arguments_are_invalid_input(
-    variables: dict[str, Any], admin: httpx.AsyncClient
+    variables: dict[str, Any], admin_among_people: httpx.AsyncClient
 ) -> None:
-    body = await gql(admin, USERS, variables)
+    body = await gql(admin_among_people, USERS, variables)
     assert body["data"] is None
     assert error_codes(body) == ["INVALID_INPUT"], body

@@ -4,7 +4,6 @@ typed into GraphiQL's editor runs and shows its result; "Try it out" in Swagger 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import asyncpg
 import httpx
@@ -24,9 +23,8 @@ from tests.browser.browser import (
     console,
     requested_urls,
 )
-from tests.database import recreate_database
 from tests.helpers import PASSWORD
-from tests.live_server import SECRET, Server
+from tests.live_server import Server
 
 pytestmark = [
     pytest.mark.slow,
@@ -39,18 +37,6 @@ pytestmark = [
 EMAIL = "browser@example.com"
 NAME = "Browser Tester"
 WAIT = 30
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, admin_database_url: str) -> Iterator[Server]:
-    url = recreate_database(admin_database_url, "orderly_browser")
-    server = Server(tmp_path_factory.mktemp("browser"), {"DATABASE_URL": url, "SECRET_KEY": SECRET})
-    try:
-        server.wait_ready()
-        server.database_url = url  # type: ignore[attr-defined]
-        yield server
-    finally:
-        server.stop()
 
 
 def _live_sessions(database_url: str) -> int:
@@ -101,20 +87,21 @@ def _assert_only_this_server(driver: WebDriver, origin: str) -> None:
     assert violations == [], violations
 
 
-def test_graphiql_runs_a_query_and_swagger_ui_logs_out(live: Server) -> None:
+def test_graphiql_runs_a_query_and_swagger_ui_logs_out(browsed_server: Server) -> None:
     registered = httpx.post(
-        f"{live.url}/api/auth/register", json={"email": EMAIL, "password": PASSWORD, "name": NAME}
+        f"{browsed_server.url}/api/auth/register",
+        json={"email": EMAIL, "password": PASSWORD, "name": NAME},
     )
     assert registered.status_code == 201, registered.text
-    database_url: str = live.database_url  # type: ignore[attr-defined]
+    database_url: str = browsed_server.database_url  # type: ignore[attr-defined]
     before = _live_sessions(database_url)
 
-    with browser(live.url) as driver:
-        driver.get(f"{live.url}/healthz")  # JSON, no policy: only the network can refuse
+    with browser(browsed_server.url) as driver:
+        driver.get(f"{browsed_server.url}/healthz")  # JSON, no policy: only the network can refuse
         assert not can_fetch(driver, "https://unpkg.com/graphiql/graphiql.min.js")
-        assert can_fetch(driver, f"{live.url}/readyz")
+        assert can_fetch(driver, f"{browsed_server.url}/readyz")
         requested_urls(driver)  # the probes are not the pages' requests
-        driver.get(f"{live.url}/graphql")
+        driver.get(f"{browsed_server.url}/graphql")
         login = (
             f'mutation {{ login(input: {{email: "{EMAIL}", password: "{PASSWORD}"}}) '
             "{ user { email } userErrors { code } } }"
@@ -122,9 +109,9 @@ def test_graphiql_runs_a_query_and_swagger_ui_logs_out(live: Server) -> None:
         assert EMAIL in _run_in_graphiql(driver, login, EMAIL)
         assert NAME in _run_in_graphiql(driver, "{ me { name role } }", NAME)
         assert _live_sessions(database_url) == before + 1
-        _assert_only_this_server(driver, live.url)
+        _assert_only_this_server(driver, browsed_server.url)
 
-        driver.get(f"{live.url}/docs")
+        driver.get(f"{browsed_server.url}/docs")
         logout = "#operations-auth-auth_logout"
         _click(driver, f"{logout} .opblock-summary")
         _click(driver, f"{logout} .try-out__btn")
@@ -133,4 +120,4 @@ def test_graphiql_runs_a_query_and_swagger_ui_logs_out(live: Server) -> None:
         WebDriverWait(driver, WAIT).until(ready.text_to_be_present_in_element(answer, "204"))
         assert _live_sessions(database_url) == before
         assert not [c for c in driver.get_cookies() if c["name"].startswith("orderly_")]
-        _assert_only_this_server(driver, live.url)
+        _assert_only_this_server(driver, browsed_server.url)

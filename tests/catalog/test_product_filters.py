@@ -8,15 +8,10 @@ import httpx
 import pytest
 
 from tests.helpers import (
-    DELETE_PRODUCT,
-    Actor,
     NewProduct,
     data,
     error_code,
-    insert_products,
-    product_id,
 )
-from web.state import AppState
 
 FILTERED = """
 query Filtered($filter: ProductFilter) {
@@ -65,16 +60,6 @@ CASES: list[tuple[dict[str, Any], set[str]]] = [
     ({"search": "teapot", "inStock": True}, {"Blue Teapot", "Mug"}),
     ({"search": "mug", "maxPrice": "19.99", "inStock": True}, {"Mug"}),
 ]
-
-
-@pytest.fixture
-async def catalogue(admin: Actor, state: AppState) -> None:
-    await insert_products(state, CATALOGUE)
-    # An archived product matching every filter above must never show up.
-    [archived] = await insert_products(
-        state, [NewProduct("teapot_mug 100%", 1000, stock=1, description="ceramic")]
-    )
-    await data(admin.http, DELETE_PRODUCT, {"id": product_id(archived)})
 
 
 @pytest.mark.usefixtures("catalogue")

@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
-from typing import Any, cast
-
 import httpx
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
 from settings import Settings
-from tests.helpers import Actor, error_code
+from tests.helpers import Actor, Captured, error_code
 from web.state import AppState
 
 SEARCH = """
@@ -44,37 +40,6 @@ async def test_three_characters_search_and_a_blank_term_searches_nothing(
     assert found.json()["data"]["products"]["totalCount"] == 1
     blank = await client.post("/graphql", json={"query": SEARCH, "variables": {"search": "  "}})
     assert blank.json()["data"]["products"]["totalCount"] == 3
-
-
-Captured = list[tuple[str, Any]]
-
-
-@pytest.fixture
-def captured(state: AppState) -> Iterator[Captured]:
-    """Every statement (with its parameters) the application sends while the test runs:
-    through SQLAlchemy, and the compiled reads that go to the driver directly (read from
-    their DEBUG log, which also says how each is planned)."""
-    statements: Captured = []
-
-    def record(conn: Any, cursor: Any, statement: str, parameters: Any, *args: Any) -> None:
-        statements.append((statement, parameters))
-
-    class Compiled(logging.Handler):
-        def emit(self, entry: logging.LogRecord) -> None:
-            if entry.getMessage().startswith("compiled "):
-                sql, parameters, plan = cast(tuple[str, list[Any], str], entry.args)
-                assert plan == "custom", "a search must plan with its pattern"
-                statements.append((sql, tuple(parameters)))
-
-    compiled_log = logging.getLogger("orderly.compiled")
-    handler, level = Compiled(), compiled_log.level
-    compiled_log.addHandler(handler)
-    compiled_log.setLevel(logging.DEBUG)
-    event.listen(state.engine.sync_engine, "before_cursor_execute", record)
-    yield statements
-    event.remove(state.engine.sync_engine, "before_cursor_execute", record)
-    compiled_log.removeHandler(handler)
-    compiled_log.setLevel(level)
 
 
 async def test_a_product_search_uses_the_trigram_indexes(

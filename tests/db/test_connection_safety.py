@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import asyncpg
@@ -22,7 +21,6 @@ from sqlalchemy.exc import DBAPIError
 
 from db.driver import fetch_value
 from db.failures import is_unavailable
-from settings import Settings
 from tests import pgbouncer
 from tests.helpers import (
     PASSWORD,
@@ -39,13 +37,11 @@ from web.state import AppState
 
 STATEMENT_TIMEOUT_MS = 300
 POOL_SIZE = 2
+# A small pool (every connection gets used) and a short statement timeout.
+pytestmark = pytest.mark.settings(
+    db_pool_size=POOL_SIZE, db_statement_timeout_ms=STATEMENT_TIMEOUT_MS
+)
 NO_UTC_EQUIVALENT = "0001-01-01T00:00:00+14:00"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """A small pool (every connection gets used) and a short statement timeout."""
-    return replace(settings, db_pool_size=POOL_SIZE, db_statement_timeout_ms=STATEMENT_TIMEOUT_MS)
 
 
 def cursor(value: object, row_id: object) -> str:

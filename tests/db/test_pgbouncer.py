@@ -11,7 +11,6 @@ import asyncio
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import asyncpg
@@ -30,12 +29,6 @@ pytestmark = pytest.mark.skipif(
     pgbouncer.pgbouncer_binary() is None, reason="pgbouncer is not installed"
 )
 MODE = "SELECT current_setting('plan_cache_mode') || $1::text"
-
-
-@pytest.fixture
-def bouncer(direct_database_url: str) -> Iterator[str]:
-    with pgbouncer.pgbouncer_in_front(direct_database_url, pool_size=1) as url:
-        yield url
 
 
 def _dsn(url: str) -> str:

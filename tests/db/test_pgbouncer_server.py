@@ -5,14 +5,12 @@ connections without a prepared-statement or session-setting error."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests import pgbouncer
-from tests.database import recreate_database
-from tests.live_server import SECRET, Server
+from tests.live_server import Server
 
 pytestmark = [
     pytest.mark.slow,
@@ -21,29 +19,14 @@ pytestmark = [
 PASSWORD = "correct horse battery staple"
 
 
-@pytest.fixture
-def server(tmp_path_factory: pytest.TempPathFactory, admin_database_url: str) -> Iterator[Server]:
-    direct = recreate_database(admin_database_url, "orderly_bounced")
-    with pgbouncer.pgbouncer_in_front(direct, pool_size=2) as bounced:
-        running = Server(
-            tmp_path_factory.mktemp("bounced"),
-            {**pgbouncer.environment(bounced), "SECRET_KEY": SECRET, "WORKERS": "2"},
-        )
-        try:
-            running.wait_ready()
-            yield running
-        finally:
-            running.kill()
-
-
-async def test_two_workers_serve_through_pgbouncer(server: Server) -> None:
-    log_before = server.output()
+async def test_two_workers_serve_through_pgbouncer(bounced_server: Server) -> None:
+    log_before = bounced_server.output()
     assert "alembic" in log_before  # migrated at start (through DATABASE_DIRECT_URL)
 
     async def customer(n: int) -> list[int]:
         statuses = []
         # A connection per request: the kernel spreads them over both workers.
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
+        async with httpx.AsyncClient(base_url=bounced_server.url, timeout=30) as http:
             email = f"bounce{n}@example.com"
             headers = {"x-forwarded-for": f"198.51.100.{n}"}
             body = {"email": email, "name": "B", "password": PASSWORD}
@@ -62,6 +45,6 @@ async def test_two_workers_serve_through_pgbouncer(server: Server) -> None:
     for statuses in results:
         assert statuses[0] == 201
         assert set(statuses[1:]) == {200}
-    log = server.output()
+    log = bounced_server.output()
     assert "prepared statement" not in log
     assert "unsupported startup parameter" not in log

@@ -3,25 +3,20 @@ pattern, whatever the pooled connection ran before."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 from sqlalchemy import text
 
 from db.driver import fetch_value
-from settings import Settings
 from tests import pgbouncer
 from web.state import AppState
 
 MODE = "SELECT current_setting('plan_cache_mode') || $1::text"
 # Behind PgBouncer the mode is never changed: tests/db/test_pgbouncer.py proves that.
-pytestmark = pytest.mark.skipif(pgbouncer.ENABLED, reason="plan modes are off behind PgBouncer")
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """One pooled connection: every statement below runs on the same session."""
-    return replace(settings, db_pool_size=1)
+# One pooled connection: every statement below runs on the same session.
+pytestmark = [
+    pytest.mark.skipif(pgbouncer.ENABLED, reason="plan modes are off behind PgBouncer"),
+    pytest.mark.settings(db_pool_size=1),
+]
 
 
 async def test_each_statement_runs_in_the_plan_mode_it_asks_for(state: AppState) -> None:

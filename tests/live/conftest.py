@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
-from tests.helpers import Actor, Live, MakeUser, live_user
+from tests.helpers import Actor, Live, MakeUser, live_server, live_user
+
+
+@pytest.fixture(scope="module")
+def live(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    admin_database_url: str,
+) -> Iterator[Live]:
+    """The module's server process, on the database and with the workers its `live_server`
+    marker names."""
+    marker = request.node.get_closest_marker("live_server")
+    assert marker is not None, "a live test module names its server: pytest.mark.live_server"
+    [database] = marker.args
+    yield from live_server(tmp_path_factory, admin_database_url, database, marker.kwargs["workers"])
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 
 import pytest
 import websockets
@@ -15,7 +14,6 @@ from tests.helpers import (
     Live,
     MakeUser,
     create_product,
-    live_server,
     move_ok,
     place_ok,
     settle,
@@ -32,10 +30,7 @@ from tests.live.client import (
 
 ORIGIN = "http://127.0.0.1:{port}"
 
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, admin_database_url: str) -> Iterator[Live]:
-    yield from live_server(tmp_path_factory, admin_database_url, "orderly_live_one", 1)
+pytestmark = pytest.mark.live_server("orderly_live_one", workers=1)
 
 
 async def test_a_customer_follows_their_order(live: Live, users: MakeUser) -> None:

@@ -5,21 +5,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
-from collections.abc import Iterator
 
 import psutil
 import pytest
 from websockets.asyncio.client import ClientConnection
 
-from tests.helpers import Live, MakeUser, create_product, live_server, move_ok, place_ok, settle
+from tests.helpers import Live, MakeUser, create_product, move_ok, place_ok, settle
 from tests.live.client import connected, next_order, subscribe
 
-pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory, admin_database_url: str) -> Iterator[Live]:
-    yield from live_server(tmp_path_factory, admin_database_url, "orderly_live_two", 2)
+pytestmark = [pytest.mark.slow, pytest.mark.live_server("orderly_live_two", workers=2)]
 
 
 def worker_of(live: Live, socket: ClientConnection) -> int:

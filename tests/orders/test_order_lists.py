@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
 from tests.helpers import (
-    Accounts,
-    Actor,
-    NewProduct,
-    cancel,
+    Placed,
+    Shop,
     data,
     error_code,
-    insert_products,
-    move_ok,
     order_key,
-    place_ok,
-    product_id,
-    sql_execute,
 )
-from web.state import AppState
 
 ORDERS = """
 query Orders($first: Int, $after: String, $last: Int, $before: String,
@@ -42,30 +32,6 @@ T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 FORWARD = ("PENDING", "PAID", "SHIPPED", "DELIVERED")
 
 
-@dataclass(frozen=True, slots=True)
-class Placed:
-    id: str
-    owner: str
-    units: int  # at 10.00 each
-    status: str
-    created_at: datetime
-
-    @property
-    def total_minor(self) -> int:
-        return self.units * 1000
-
-
-@dataclass(frozen=True, slots=True)
-class Shop:
-    admin: Actor
-    ann: Actor
-    bob: Actor
-    orders: list[Placed]
-
-    def ids(self, **where: Any) -> set[str]:
-        return {o.id for o in self.orders if all(getattr(o, k) == v for k, v in where.items())}
-
-
 # owner, units, status; order n is created at T0 + n hours.
 PLAN = [
     ("ann", 3, "PAID"),
@@ -77,27 +43,6 @@ PLAN = [
     ("bob", 2, "DELIVERED"),
     ("ann", 3, "PENDING"),
 ]
-
-
-@pytest.fixture
-async def shop(accounts: Accounts, admin: Actor, state: AppState) -> Shop:
-    ann, bob = await accounts.create(2)
-    [key] = await insert_products(state, [NewProduct("Tin", 1000, stock=1000)])
-    placed = []
-    for n, (owner, units, status) in enumerate(PLAN):
-        actor = ann if owner == "ann" else bob
-        order = await place_ok(actor.http, [(product_id(key), units)])
-        if status == "CANCELLED":
-            assert (await cancel(actor.http, order["id"]))["userErrors"] == []
-        else:
-            await move_ok(admin, order["id"], *FORWARD[1 : FORWARD.index(status) + 1])
-        created_at = T0 + timedelta(hours=n)
-        await sql_execute(
-            state, "UPDATE orders SET created_at = :at WHERE id = :id",
-            at=created_at, id=order_key(order["id"]),
-        )  # fmt: skip
-        placed.append(Placed(order["id"], owner, units, status, created_at))
-    return Shop(admin=admin, ann=ann, bob=bob, orders=placed)
 
 
 async def listed(http: httpx.AsyncClient, **variables: Any) -> dict[str, Any]:

@@ -5,8 +5,6 @@ executor, one statement per relation."""
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import pytest
 
 from settings import Settings
@@ -42,10 +40,12 @@ ORDERS_PAGE = """
 # viewer, the page, events, lines with products, users
 BUDGET = {True: 1, False: 5}
 
-
-@pytest.fixture(params=[True, False], ids=["compiled", "standard"])
-def settings(settings: Settings, request: pytest.FixtureRequest) -> Settings:
-    return replace(settings, graphql_compiler=request.param)
+pytestmark = pytest.mark.parametrize(
+    "settings",
+    [{"graphql_compiler": True}, {"graphql_compiler": False}],
+    ids=["compiled", "standard"],
+    indirect=True,
+)
 
 
 async def measure(admin: Actor, sql_counter: StatementCounter) -> tuple[int, list[str]]:

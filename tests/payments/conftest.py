@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from settings import Settings
-from tests.helpers import with_settings
+from tests.helpers import server_with_stripe, with_settings
+from tests.live_server import Server
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe, running
 
 
@@ -35,3 +37,23 @@ def settings(settings: Settings, fake_stripe: FakeStripe) -> Settings:
         stripe_api_base=fake_stripe.url,
         payment_timeout=30,
     )
+
+
+@pytest.fixture
+def server_expiring_unpaid_orders(
+    tmp_path: Path, settings: Settings, fake_stripe: FakeStripe
+) -> Iterator[Server]:
+    """`server_with_stripe` with a one-minute payment timeout."""
+    running = server_with_stripe(tmp_path, settings, fake_stripe, timeout_minutes=1)
+    yield running
+    running.stop()
+
+
+@pytest.fixture
+def server_taking_payments(
+    tmp_path: Path, settings: Settings, fake_stripe: FakeStripe
+) -> Iterator[Server]:
+    """`server_with_stripe` with PAYMENT_TIMEOUT=0."""
+    running = server_with_stripe(tmp_path, settings, fake_stripe, timeout_minutes=0)
+    yield running
+    running.stop()

@@ -25,6 +25,7 @@ from tests.helpers import (
     order_with_payment,
     payment_row,
     place_ok,
+    run_cli,
     sql_execute,
     sql_rows,
     start_payment_ok,
@@ -32,7 +33,6 @@ from tests.helpers import (
     stripe_event,
 )
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
-from tests.test_cli import run_cli
 from web.state import AppState
 
 

@@ -8,18 +8,14 @@ restocked once, and their PaymentIntents cancelled once at (the fake) Stripe.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from settings import Settings
 from tests.helpers import (
     a_product,
     place_ok,
     register,
-    server_with_stripe,
     sql_execute,
     sql_rows,
     start_payment_ok,
@@ -32,18 +28,11 @@ from web.state import AppState
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Iterator[Server]:
-    running = server_with_stripe(tmp_path, settings, fake_stripe, timeout_minutes=1)
-    yield running
-    running.stop()
-
-
 async def test_the_workers_sweepers_expire_each_unpaid_order_once(
-    server: Server, state: AppState, fake_stripe: FakeStripe
+    server_expiring_unpaid_orders: Server, state: AppState, fake_stripe: FakeStripe
 ) -> None:
     thing = await a_product(state, stock=20)
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=server_expiring_unpaid_orders.url, timeout=10) as http:
         await register(http, "late@example.com", name="Customer")
         for n in range(6):
             order = await place_ok(http, [(thing, 1 + n % 2)])

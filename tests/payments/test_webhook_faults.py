@@ -9,18 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
-from settings import Settings
 from tests.helpers import (
     a_product,
     place_ok,
     register,
-    server_with_stripe,
     sql_rows,
     start_payment_ok,
     stripe_event,
@@ -33,13 +29,6 @@ from web.state import AppState
 pytestmark = pytest.mark.slow
 
 ORDERS = 30
-
-
-@pytest.fixture
-def server(tmp_path: Path, settings: Settings, fake_stripe: FakeStripe) -> Iterator[Server]:
-    running = server_with_stripe(tmp_path, settings, fake_stripe, timeout_minutes=0)
-    yield running
-    running.stop()
 
 
 async def _deliver_until_acknowledged(http: httpx.AsyncClient, body: bytes) -> int:
@@ -58,11 +47,11 @@ async def _deliver_until_acknowledged(http: httpx.AsyncClient, body: bytes) -> i
     raise AssertionError("never acknowledged")
 
 
-async def _kill_workers(server: Server) -> int:
+async def _kill_workers(server_taking_payments: Server) -> int:
     killed = 0
     for pause in (0.1, 0.4, 0.4):
         await asyncio.sleep(pause)
-        workers = server.workers()
+        workers = server_taking_payments.workers()
         if workers:
             random.choice(workers).kill()
             killed += 1
@@ -70,10 +59,10 @@ async def _kill_workers(server: Server) -> int:
 
 
 async def test_deliveries_during_worker_kills_pay_every_order_once(
-    server: Server, state: AppState, fake_stripe: FakeStripe
+    server_taking_payments: Server, state: AppState, fake_stripe: FakeStripe
 ) -> None:
     thing = await a_product(state, price_minor=1250, stock=ORDERS)
-    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+    async with httpx.AsyncClient(base_url=server_taking_payments.url, timeout=10) as http:
         await register(http, "payer@example.com", name="Customer")
         bodies = []
         for _ in range(ORDERS):
@@ -81,9 +70,11 @@ async def test_deliveries_during_worker_kills_pay_every_order_once(
             payment = await start_payment_ok(http, order["id"])
             intent = fake_stripe.set_status(payment["providerReference"], "succeeded")
             bodies.append(stripe_event("payment_intent.succeeded", intent))
-        async with httpx.AsyncClient(base_url=server.url, timeout=5) as stripe:
+        async with httpx.AsyncClient(base_url=server_taking_payments.url, timeout=5) as stripe:
             deliveries = [_deliver_until_acknowledged(stripe, b) for b in bodies for _ in range(3)]
-            killed, *attempts = await asyncio.gather(_kill_workers(server), *deliveries)
+            killed, *attempts = await asyncio.gather(
+                _kill_workers(server_taking_payments), *deliveries
+            )
     assert killed >= 2
     assert max(attempts) > 1  # some deliveries met a killed worker and were retried
 

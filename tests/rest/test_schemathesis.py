@@ -14,7 +14,6 @@ import asyncio
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -22,28 +21,14 @@ import httpx
 import pytest
 from sqlalchemy.engine import make_url
 
-from tests.database import recreate_database
 from tests.helpers import PASSWORD
-from tests.live_server import SECRET, Server
+from tests.live_server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # Routes that end or rotate the session would sign the fuzzer out half-way. One worker:
 # schemathesis' coverage phase has shown a rare internal error with several threads.
 SESSION_ENDING = "^/api/auth/(logout|logout-all|password|refresh)$"
-
-
-@pytest.fixture(scope="module")
-def live(
-    tmp_path_factory: pytest.TempPathFactory, admin_database_url: str
-) -> Iterator[tuple[Server, str]]:
-    url = recreate_database(admin_database_url, "orderly_fuzz")
-    server = Server(tmp_path_factory.mktemp("fuzz"), {"DATABASE_URL": url, "SECRET_KEY": SECRET})
-    try:
-        server.wait_ready()
-        yield server, url
-    finally:
-        server.stop()
 
 
 def _promote(database_url: str, email: str) -> None:
@@ -101,8 +86,8 @@ def _schemathesis(
 
 
 @pytest.mark.parametrize("who", ["admin", "client", "anonymous"])
-def test_live_document_holds(live: tuple[Server, str], who: str) -> None:
-    server, database_url = live
+def test_live_document_holds(fuzzed_server: tuple[Server, str], who: str) -> None:
+    server, database_url = fuzzed_server
     signed_in: dict[str, str] = {}
     extra: list[str] = []
     if who != "anonymous":

@@ -315,3 +315,30 @@ async def _pools(state: AppState) -> Pools:
 
 def _ids(type_name: str, keys: Sequence[int]) -> tuple[str, ...]:
     return tuple(to_global_id(type_name, key) for key in keys)
+
+
+RERUNS = 5  # how often a differing standard answer is asked again
+
+
+@dataclass(frozen=True, slots=True)
+class Bench:
+    runner: asyncio.Runner
+    harness: Harness
+
+    def answers(self, document: Document) -> list[tuple[str, Answer, Answer]]:
+        return self.runner.run(self.harness.answers(document))
+
+    def check(self, viewer: str, document: Document, compiled: Answer, reference: Answer) -> str:
+        """Whether the compiled answer is the standard one: "same", or "timing-dependent"
+        when the standard executor itself answers differently from run to run."""
+        if compiled == reference:
+            return "same"
+        again = self.runner.run(self.harness.again(viewer, document, RERUNS))
+        varied = any(answer != reference for answer in again)
+        if compiled in again or (varied and loose(compiled) == loose(reference)):
+            return "timing-dependent"
+        raise AssertionError(
+            f"as {viewer}:\ncompiled ({compiled.status}): {compiled.text}\n"
+            f"standard ({reference.status}): {reference.text}"
+            + ("\n(the standard executor's answer varies between runs)" if varied else "")
+        )

@@ -15,7 +15,6 @@ really cover the schema and the argument edge cases, so the comparison cannot go
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,16 +26,12 @@ from graphql import GraphQLInterfaceType, GraphQLObjectType, GraphQLSchema, get_
 from hypothesis import HealthCheck, given, note
 from hypothesis import settings as hypothesis_settings
 
-from auth.passwords import Passwords
-from db import migrate
 from schema.build import build_schema
 from settings import Settings
-from tests.database import recreate_database
-from tests.schema.differential import Answer, Harness, loose, start
+from tests.schema.differential import Answer, Bench
 from tests.schema.documents import Document, documents
 
 SCHEMA = build_schema(Settings())._schema
-RERUNS = 5  # how often a differing standard answer is asked again
 CORE_FEATURES = (
     "alias", "alias-for-other-arguments", "same-key-merged", "typename", "include", "skip",
     "directive-variable", "fragment-reused", "fragment-on-Node", "fragment-on-Product",
@@ -55,45 +50,6 @@ FULL_FEATURES = (
     *(f"sort-products-{f}-{d}" for f in ("NAME", "PRICE", "CREATED_AT") for d in ("ASC", "DESC")),
     *(f"sort-orders-{f}-{d}" for f in ("CREATED_AT", "TOTAL") for d in ("ASC", "DESC")),
 )  # fmt: skip
-
-
-@dataclass(frozen=True, slots=True)
-class Bench:
-    runner: asyncio.Runner
-    harness: Harness
-
-    def answers(self, document: Document) -> list[tuple[str, Answer, Answer]]:
-        return self.runner.run(self.harness.answers(document))
-
-    def check(self, viewer: str, document: Document, compiled: Answer, reference: Answer) -> str:
-        """Whether the compiled answer is the standard one: "same", or "timing-dependent"
-        when the standard executor itself answers differently from run to run."""
-        if compiled == reference:
-            return "same"
-        again = self.runner.run(self.harness.again(viewer, document, RERUNS))
-        varied = any(answer != reference for answer in again)
-        if compiled in again or (varied and loose(compiled) == loose(reference)):
-            return "timing-dependent"
-        raise AssertionError(
-            f"as {viewer}:\ncompiled ({compiled.status}): {compiled.text}\n"
-            f"standard ({reference.status}): {reference.text}"
-            + ("\n(the standard executor's answer varies between runs)" if varied else "")
-        )
-
-
-@pytest.fixture(scope="module")
-def bench(admin_database_url: str) -> Iterator[Bench]:
-    """Its own database: the per-test truncation of the shared one must not reach it."""
-    url = recreate_database(admin_database_url, "orderly_differential")
-    migrate.upgrade(url)
-    # A hasher of our own: its semaphore must not be tied to pytest-asyncio's event loop.
-    passwords = Passwords(memory_kib=64, time_cost=1)
-    with asyncio.Runner(loop_factory=asyncio.new_event_loop) as runner:
-        harness = runner.run(start(url, passwords))
-        try:
-            yield Bench(runner, harness)
-        finally:
-            runner.run(harness.close())
 
 
 @dataclass(slots=True)

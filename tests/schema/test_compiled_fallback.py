@@ -8,21 +8,16 @@ and logs its SQL, with the values as parameters, never in the text.
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import httpx
 import pytest
 
-from settings import Settings
 from tests.helpers import NewProduct, insert_products
 from web.state import AppState
 
 COMPILED = "orderly.compiled"
 
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return replace(settings, graphql_compiler=True)  # whatever the suite runs with
+pytestmark = pytest.mark.settings(graphql_compiler=True)  # whatever the suite runs with
 
 
 def _reasons(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -8,8 +8,7 @@ from graphql import FragmentDefinitionNode, OperationDefinitionNode, parse
 from schema.build import build_schema
 from schema.limits import Measure, measure_operation
 from settings import Settings
-from tests.helpers import gql
-from tests.web.test_hostile_input import fan_out_document
+from tests.helpers import fan_out_document, gql
 
 SCHEMA = build_schema(Settings())._schema
 

@@ -6,20 +6,15 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from settings import Settings
-from tests.helpers import BASE_URL, PASSWORD, count, with_settings
+from tests.helpers import BASE_URL, PASSWORD, count
 from web.state import AppState
 
 FRONTEND = "http://localhost:5173"
 FOREIGN = ("https://evil.example", "http://localhost:51730", "http://localhost:5173.evil.example",
            "https://localhost:5173", "null")  # fmt: skip
+# A frontend origin allowed besides the server's own.
+pytestmark = pytest.mark.settings(allowed_origins=(BASE_URL, FRONTEND))
 PREFLIGHT_PATHS = ("/graphql", "/api/orders", "/api/products/UHJvZHVjdDox", "/api/auth/logout")
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    """A frontend origin allowed besides the server's own."""
-    return with_settings(settings, allowed_origins=(BASE_URL, FRONTEND))
 
 
 def _vary(response: httpx.Response) -> set[str]:

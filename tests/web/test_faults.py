@@ -14,9 +14,7 @@ import random
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import asyncpg
@@ -26,7 +24,7 @@ import pytest
 from resolvers.ids import from_global_id, to_global_id
 from tests.disposable_database import DisposableDatabase, wait_until
 from tests.helpers import PASSWORD
-from tests.live_server import SECRET, Server
+from tests.live_server import Server
 
 pytestmark = pytest.mark.slow
 
@@ -56,23 +54,6 @@ class Ledger:
     failures: Counter[str] = field(default_factory=Counter)  # kind of failed attempt -> count
     dishonest: list[str] = field(default_factory=list)  # answers that must never happen
     outstanding: set[str] = field(default_factory=set)
-
-
-@pytest.fixture
-def server(tmp_path: Path, database: DisposableDatabase) -> Iterator[Server]:
-    running = Server(
-        tmp_path,
-        {
-            "DATABASE_URL": database.url,
-            "SECRET_KEY": SECRET,
-            "WORKERS": "2",
-            "DB_POOL_TIMEOUT_MS": "2000",
-            "DB_STATEMENT_TIMEOUT_MS": "3000",
-        },
-    )
-    running.wait_ready()
-    yield running
-    running.stop()
 
 
 def _dsn(url: str) -> str:
@@ -162,7 +143,7 @@ async def _terminate_connections(url: str) -> int:
     return int(ended or 0)
 
 
-async def _faults(server: Server, database: DisposableDatabase, started: float) -> list[str]:
+async def _faults(faults_server: Server, database: DisposableDatabase, started: float) -> list[str]:
     """The fault schedule; a log of what was done when."""
     done: list[str] = []
     kills = list(WORKER_KILLS_AT)
@@ -172,7 +153,7 @@ async def _faults(server: Server, database: DisposableDatabase, started: float) 
         elapsed = now - started
         if kills and elapsed >= kills[0]:
             kills.pop(0)
-            workers = server.workers()
+            workers = faults_server.workers()
             if workers:
                 victim = random.choice(workers)
                 victim.kill()
@@ -194,12 +175,14 @@ async def _faults(server: Server, database: DisposableDatabase, started: float) 
     return done
 
 
-async def _run(server: Server, database: DisposableDatabase, products: list[int]) -> Ledger:
+async def _run(faults_server: Server, database: DisposableDatabase, products: list[int]) -> Ledger:
     ledger = Ledger()
     started = time.monotonic()
     until, settle = started + DURATION, started + DURATION + SETTLE
-    shoppers = [_customer(server.url, n, products, ledger, until, settle) for n in range(CUSTOMERS)]
-    faults = asyncio.create_task(_faults(server, database, started))
+    shoppers = [
+        _customer(faults_server.url, n, products, ledger, until, settle) for n in range(CUSTOMERS)
+    ]
+    faults = asyncio.create_task(_faults(faults_server, database, started))
     await asyncio.gather(*shoppers)
     print("\n".join(await faults))  # shown with the failure report
     return ledger
@@ -241,16 +224,18 @@ async def _books(url: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def test_checkout_stays_honest_under_faults(server: Server, database: DisposableDatabase) -> None:
+def test_checkout_stays_honest_under_faults(
+    faults_server: Server, database: DisposableDatabase
+) -> None:
     products = asyncio.run(_products(database.url))
-    ledger = asyncio.run(_run(server, database, products))
+    ledger = asyncio.run(_run(faults_server, database, products))
 
     wait_until(
-        lambda: server.process.poll() is None and len(server.workers()) == 2,
+        lambda: faults_server.process.poll() is None and len(faults_server.workers()) == 2,
         timeout=30,
         what="two workers serving again",
     )
-    assert httpx.get(server.url + "/readyz", timeout=5).status_code == 200
+    assert httpx.get(faults_server.url + "/readyz", timeout=5).status_code == 200
     books = asyncio.run(_books(database.url))
 
     assert ledger.dishonest == []
@@ -273,4 +258,4 @@ def test_checkout_stays_honest_under_faults(server: Server, database: Disposable
     # was told does not exist: every order in the database was acknowledged.
     assert set(books["orders"]) == set(ledger.acknowledged)
     assert not set(ledger.refused) & set(books["orders"])
-    assert "Traceback" not in server.output()
+    assert "Traceback" not in faults_server.output()

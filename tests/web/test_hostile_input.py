@@ -6,17 +6,13 @@ one to a real server process and checks that the same worker answers at once aft
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from db import migrate
-from tests.database import recreate_database
-from tests.helpers import PASSWORD, count, gql, register_admin
-from tests.live_server import SECRET, Server
+from tests.helpers import PASSWORD, count, fan_out_document, gql, register_admin
+from tests.live_server import Server
 from web.state import AppState
 
 JSON = {"Content-Type": "application/json"}
@@ -262,20 +258,6 @@ async def test_overlong_user_searches_are_invalid_input(
 # --- a real worker stays responsive ----------------------------------------------------
 
 
-@pytest.fixture
-def live_server(tmp_path: Path, admin_database_url: str) -> Iterator[Server]:
-    url = recreate_database(admin_database_url, "orderly_hostile")
-    migrate.upgrade(url)
-    server = Server(tmp_path, {"DATABASE_URL": url, "SECRET_KEY": SECRET})
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        if server.process.poll() is None:
-            server.process.kill()
-        server.process.wait()
-
-
 HOSTILE: list[tuple[str, str, dict[str, Any], int]] = [
     ("GET", f"/api/products?minPrice={HUGE}", {}, 400),
     ("POST", "/graphql", {"json": {"query": PRODUCTS_QUERY, "variables": {"p": HUGE}}}, 200),
@@ -292,23 +274,15 @@ HOSTILE: list[tuple[str, str, dict[str, Any], int]] = [
 
 
 @pytest.mark.slow
-def test_the_worker_answers_at_once_after_each_hostile_request(live_server: Server) -> None:
-    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+def test_the_worker_answers_at_once_after_each_hostile_request(
+    hostile_input_server: Server,
+) -> None:
+    with httpx.Client(base_url=hostile_input_server.url, timeout=10) as http:
         for method, path, options, status in HOSTILE:
             response = http.request(method, path, **options)
             assert response.status_code == status, (path, response.text[:200])
-            assert httpx.get(live_server.url + "/healthz", timeout=1).status_code == 200
-    with httpx.Client(base_url=live_server.url, timeout=10) as http:
+            assert httpx.get(hostile_input_server.url + "/healthz", timeout=1).status_code == 200
+    with httpx.Client(base_url=hostile_input_server.url, timeout=10) as http:
         fan_out = http.post("/graphql", json={"query": fan_out_document(12, 6)})
         assert fan_out.json()["errors"][0]["extensions"]["code"] == "QUERY_TOO_COMPLEX"
-        assert httpx.get(live_server.url + "/healthz", timeout=1).status_code == 200
-
-
-def fan_out_document(levels: int, fan_out: int) -> str:
-    """Fragments that each spread the previous one `fan_out` times: tiny, but the expanded
-    operation has fan_out ** levels fields."""
-    fragments = ["fragment F0 on Query { __typename }"]
-    for level in range(1, levels + 1):
-        spreads = " ".join(f"...F{level - 1}" for _ in range(fan_out))
-        fragments.append(f"fragment F{level} on Query {{ {spreads} }}")
-    return f"{{ ...F{levels} }} " + " ".join(fragments)
+        assert httpx.get(hostile_input_server.url + "/healthz", timeout=1).status_code == 200

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import replace
 
 import httpx
@@ -14,26 +13,21 @@ from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
 from telemetry.metrics import ANONYMOUS, OTHER, OperationNames
-from tests.helpers import BASE_URL, gql, login, new_client, register, register_admin
+from tests.helpers import (
+    BASE_URL,
+    METRICS_TOKEN,
+    gql,
+    login,
+    new_client,
+    register,
+    register_admin,
+    sample,
+)
 from web.state import AppState
 
-TOKEN = "metrics-token-0123456789abcdef"
-AUTH = {"authorization": f"Bearer {TOKEN}"}
+AUTH = {"authorization": f"Bearer {METRICS_TOKEN}"}
 
-
-def value(text: str, metric: str, **labels: str) -> float:
-    """The sample of `metric` whose labels include `labels` (0 when there is none)."""
-    total = 0.0
-    for match in re.finditer(rf"^{re.escape(metric)}(\{{[^}}]*\}})? (\S+)$", text, re.M):
-        found = dict(re.findall(r'(\w+)="([^"]*)"', match.group(1) or ""))
-        if all(found.get(k) == v for k, v in labels.items()):
-            total += float(match.group(2))
-    return total
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    return replace(settings, metrics_token=TOKEN)
+pytestmark = pytest.mark.settings(metrics_token=METRICS_TOKEN)
 
 
 async def scrape(client: httpx.AsyncClient) -> str:
@@ -44,7 +38,7 @@ async def scrape(client: httpx.AsyncClient) -> str:
 
 
 async def test_the_metrics_need_the_token(client: httpx.AsyncClient) -> None:
-    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": TOKEN}):
+    for headers in ({}, {"authorization": "Bearer wrong"}, {"authorization": METRICS_TOKEN}):
         refused = await client.get("/metrics", headers=headers)
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"].startswith("Bearer")
@@ -81,7 +75,7 @@ async def test_requests_and_operations_are_counted(
     after = await scrape(client)
 
     def moved(metric: str, **labels: str) -> float:
-        return value(after, metric, **labels) - value(before, metric, **labels)
+        return sample(after, metric, **labels) - sample(before, metric, **labels)
 
     route = dict(route="/api/products", method="GET", status="200")
     assert moved("orderly_http_requests_total", **route) == 3
@@ -91,9 +85,9 @@ async def test_requests_and_operations_are_counted(
     assert moved("orderly_graphql_operations_total", operation=ANONYMOUS, type="query") == 1
     assert moved("orderly_graphql_operations_total", operation=OTHER, outcome="error") == 1
     assert moved("orderly_graphql_operation_duration_seconds_count", path="compiled") == 2
-    assert value(after, "orderly_db_pool_connections_in_use", pool="main") == 0
-    assert value(after, "orderly_db_pool_waiting", pool="main") == 0
-    assert value(after, "orderly_http_requests_in_flight") == 1  # the scrape itself
+    assert sample(after, "orderly_db_pool_connections_in_use", pool="main") == 0
+    assert sample(after, "orderly_db_pool_waiting", pool="main") == 0
+    assert sample(after, "orderly_http_requests_in_flight") == 1  # the scrape itself
     assert "orderly_process_resident_memory_bytes" in after
 
 
@@ -124,7 +118,7 @@ async def test_fallbacks_logins_and_checkouts_are_counted(
     after = await scrape(client)
 
     def moved(metric: str, **labels: str) -> float:
-        return value(after, metric, **labels) - value(before, metric, **labels)
+        return sample(after, metric, **labels) - sample(before, metric, **labels)
 
     assert moved("orderly_logins_total", outcome="invalid_credentials") == 1
     assert moved("orderly_logins_total", outcome="ok") == 1
@@ -161,9 +155,9 @@ async def test_the_pool_gauges_follow_a_wait_and_its_timeout(
             after = await scrape(http)
     finally:
         await state.close()
-    assert value(during, "orderly_db_pool_connections_in_use", pool="main") == 1
-    assert value(during, "orderly_db_pool_waiting", pool="main") == 1
-    assert value(after, "orderly_db_pool_waiting", pool="main") == 0
-    assert value(after, "orderly_db_pool_connections_in_use", pool="main") == 0
+    assert sample(during, "orderly_db_pool_connections_in_use", pool="main") == 1
+    assert sample(during, "orderly_db_pool_waiting", pool="main") == 1
+    assert sample(after, "orderly_db_pool_waiting", pool="main") == 0
+    assert sample(after, "orderly_db_pool_connections_in_use", pool="main") == 0
     timeouts = "orderly_db_pool_timeouts_total"
-    assert value(after, timeouts, pool="main") - value(before, timeouts, pool="main") == 1
+    assert sample(after, timeouts, pool="main") - sample(before, timeouts, pool="main") == 1

@@ -8,15 +8,13 @@ deadline: a request still hanging past it fails the test.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.disposable_database import DisposableDatabase, wait_until
 from tests.helpers import PASSWORD
-from tests.live_server import SECRET, Server
+from tests.live_server import Server
 
 pytestmark = pytest.mark.slow
 
@@ -33,22 +31,6 @@ PRODUCTS = "{ products(first: 5) { nodes { id name } } }"
 ME = "{ me { id email } }"
 PLACE = """mutation($input: PlaceOrderInput!) {
   placeOrder(input: $input) { order { id } userErrors { code } } }"""
-
-
-@pytest.fixture
-def server(tmp_path: Path, database: DisposableDatabase) -> Iterator[Server]:
-    running = Server(
-        tmp_path,
-        {
-            "DATABASE_URL": database.url,
-            "SECRET_KEY": SECRET,
-            "DB_POOL_TIMEOUT_MS": str(int(POOL_TIMEOUT * 1000)),
-            "DB_STATEMENT_TIMEOUT_MS": str(int(STATEMENT_TIMEOUT * 1000)),
-        },
-    )
-    running.wait_ready()
-    yield running
-    running.stop()
 
 
 def _requests(http: httpx.Client) -> dict[str, httpx.Response]:
@@ -91,8 +73,8 @@ def _during(seconds: float, http: httpx.Client) -> None:
         assert ready.status_code == 503, ready.text
 
 
-def test_stopped_then_frozen_database(server: Server, database: DisposableDatabase) -> None:
-    with httpx.Client(base_url=server.url, timeout=REQUEST_DEADLINE) as http:
+def test_stopped_then_frozen_database(outage_server: Server, database: DisposableDatabase) -> None:
+    with httpx.Client(base_url=outage_server.url, timeout=REQUEST_DEADLINE) as http:
         signed_up = http.post(
             "/api/auth/register",
             json={"email": "outage@example.com", "password": PASSWORD, "name": "Outage"},
@@ -112,6 +94,6 @@ def test_stopped_then_frozen_database(server: Server, database: DisposableDataba
             database.thaw()
         wait_until(lambda: _serving(http), timeout=RECOVERY, what="serving after a freeze")
 
-    log = server.output()
+    log = outage_server.output()
     assert "Traceback" not in log
     assert "database unavailable" in log

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
 
 import asyncpg
 import httpx
@@ -14,7 +13,6 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from settings import load_settings
-from tests.database import recreate_database
 from tests.helpers import ACCESS, BASE_URL, count, jar, me_with, post_graphql, register
 from tests.live_server import SECRET, Server
 from web.state import AppState
@@ -99,30 +97,9 @@ async def test_another_spelling_of_the_same_signature_is_refused(
 # --- A real server: header limits and forwarded addresses --------------------------------
 
 
-@pytest.fixture(scope="module")
-def trust_database(admin_database_url: str) -> str:
-    return recreate_database(admin_database_url, "orderly_trust")
-
-
-@pytest.fixture(scope="module")
-def server(trust_database: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    environ = {
-        "DATABASE_URL": trust_database,
-        "SECRET_KEY": SECRET,
-        "MAX_HEADER_BYTES": str(HEADER_LIMIT),
-        "FORWARDED_ALLOW_IPS": "127.0.0.1",
-    }
-    live = Server(tmp_path_factory.mktemp("trust"), environ)
-    try:
-        live.wait_ready()
-        yield live
-    finally:
-        live.kill()
-
-
-def _exchange(server: Server, request: bytes) -> bytes:
+def _exchange(trust_server: Server, request: bytes) -> bytes:
     """Send raw bytes on one connection (as far as the server reads them); all it answers."""
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", trust_server.port), timeout=10) as sock:
         try:
             sock.sendall(request)
         except (BrokenPipeError, ConnectionResetError):
@@ -149,25 +126,27 @@ def _get(path: str, *headers: bytes) -> bytes:
     ],
     ids=["16MB-header", "2000-headers", "long-url", "just-over"],
 )
-def test_a_header_block_over_the_limit_is_431(server: Server, request_bytes: bytes) -> None:
-    answer = _exchange(server, request_bytes)
+def test_a_header_block_over_the_limit_is_431(trust_server: Server, request_bytes: bytes) -> None:
+    answer = _exchange(trust_server, request_bytes)
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 431 "), answer[:500]
     assert b"REQUEST_HEADER_FIELDS_TOO_LARGE" in body
     assert b"x-content-type-options: nosniff" in head.lower()
-    assert httpx.get(server.url + "/healthz").status_code == 200  # the server goes on
+    assert httpx.get(trust_server.url + "/healthz").status_code == 200  # the server goes on
 
 
-def test_header_blocks_under_the_limit_and_large_bodies_are_served(server: Server) -> None:
-    padded = httpx.get(server.url + "/healthz", headers={"X-Pad": "a" * (HEADER_LIMIT - 1024)})
+def test_header_blocks_under_the_limit_and_large_bodies_are_served(trust_server: Server) -> None:
+    padded = httpx.get(
+        trust_server.url + "/healthz", headers={"X-Pad": "a" * (HEADER_LIMIT - 1024)}
+    )
     assert padded.status_code == 200
     body = {"query": "{ me { id } }", "variables": {"pad": "a" * 200_000}}
-    assert httpx.post(server.url + "/graphql", json=body).json() == {"data": {"me": None}}
+    assert httpx.post(trust_server.url + "/graphql", json=body).json() == {"data": {"me": None}}
 
 
-def test_the_limit_applies_to_each_request_of_a_kept_alive_connection(server: Server) -> None:
+def test_the_limit_applies_to_each_request_of_a_kept_alive_connection(trust_server: Server) -> None:
     padded = _get("/healthz", b"X-Pad: " + b"a" * (HEADER_LIMIT // 2))
-    with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
+    with socket.create_connection(("127.0.0.1", trust_server.port), timeout=10) as sock:
         for _ in range(3):  # together over the limit, each one under it
             sock.sendall(padded)
             answer = b""
@@ -190,11 +169,11 @@ def test_the_limit_applies_to_each_request_of_a_kept_alive_connection(server: Se
     ],
 )
 def test_a_forwarded_client_address_is_recorded_only_when_it_is_an_ip_address(
-    server: Server, trust_database: str, forwarded: str, recorded: str | None
+    trust_server: Server, trust_database: str, forwarded: str, recorded: str | None
 ) -> None:
     email = f"fwd-{forwarded.encode().hex()[:24]}@example.com"
     response = httpx.post(
-        server.url + "/api/auth/register",
+        trust_server.url + "/api/auth/register",
         json={"email": email, "password": "correct horse battery staple", "name": "Forwarded"},
         headers={"X-Forwarded-For": forwarded},
     )

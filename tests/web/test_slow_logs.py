@@ -16,23 +16,11 @@ from server import create_app
 from settings import Settings
 from telemetry.slow import operation_var
 from tests.helpers import PASSWORD, login, new_client, register
-from web.logs import RequestIdFilter
 from web.state import AppState
 
+# Sign-ins hash a password (tens of milliseconds); the queries below sleep 30 ms.
+pytestmark = pytest.mark.settings(slow_request_ms=5, slow_query_ms=20)
 SIGN_IN = "mutation SignIn($input: LoginInput!) { login(input: $input) { userErrors { code } } }"
-
-
-@pytest.fixture
-def settings(settings: Settings) -> Settings:
-    # Sign-ins hash a password (tens of milliseconds); the queries below sleep 30 ms.
-    return replace(settings, slow_request_ms=5, slow_query_ms=20)
-
-
-@pytest.fixture
-def slow_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
-    caplog.handler.addFilter(RequestIdFilter())
-    caplog.set_level(logging.WARNING, logger="orderly.slow")
-    return caplog
 
 
 def _slow(caplog: pytest.LogCaptureFixture, kind: str) -> list[logging.LogRecord]:

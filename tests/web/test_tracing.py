@@ -4,66 +4,20 @@ collector in one trace, and the request's log lines carry that trace's id."""
 from __future__ import annotations
 
 import logging
-import threading
-from collections.abc import Iterator
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from auth.passwords import Passwords
 from server import create_app
 from settings import Settings
 from telemetry import tracing
 from tests.helpers import BASE_URL
+from tests.web.collector import Collector
 from web.logs import RequestIdFilter
 
 SHELF = "query Shelf { products(first: 1) { totalCount } }"
-
-
-class Collector(ThreadingHTTPServer):
-    """An OTLP/HTTP collector on the loopback that keeps what it is sent."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[str, bytes]] = []
-        super().__init__(("127.0.0.1", 0), _Receive)
-
-    def spans(self) -> list[object]:
-        found: list[object] = []
-        for path, body in self.received:
-            assert path == "/v1/traces"
-            request = ExportTraceServiceRequest.FromString(body)
-            for resource in request.resource_spans:
-                for scope in resource.scope_spans:
-                    found.extend(scope.spans)
-        return found
-
-
-class _Receive(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:
-        body = self.rfile.read(int(self.headers["content-length"]))
-        assert isinstance(self.server, Collector)
-        self.server.received.append((self.path, body))
-        self.send_response(200)
-        self.send_header("content-length", "0")
-        self.end_headers()
-
-    def log_message(self, format: str, *args: object) -> None:
-        pass
-
-
-@pytest.fixture
-def collector() -> Iterator[Collector]:
-    server = Collector()
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield server
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def test_one_trace_from_http_to_sql_and_its_id_in_the_logs(

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
-from standardwebhooks.webhooks import Webhook as Verifier
 
 from db.engine import create_engine, create_session_factory
 from resolvers.webhook_dispatch import dispatch_due, retry_delay, sign
@@ -21,31 +20,17 @@ from tests.helpers import (
     an_order,
     count,
     data,
+    drain,
     listed_webhooks,
     move_ok,
     order_key,
     sql_execute,
     sql_rows,
+    verified,
     webhook_ok,
 )
 from tests.webhooks.receiver import receiving
 from web.state import AppState
-
-
-def verified(secret: str, headers: dict[str, str], body: bytes) -> dict[str, object]:
-    """The body, once the Standard Webhooks reference implementation accepts its signature."""
-    payload: dict[str, object] = Verifier(secret).verify(body, headers)
-    return payload
-
-
-async def drain(state: AppState, settings: Settings, rounds: int = 20) -> None:
-    """Run the dispatcher until nothing is due (retries here come after a millisecond)."""
-    for _ in range(rounds):
-        if await dispatch_due(state.sessions, settings) == 0:
-            due = await count(state, "webhook_deliveries", "status = 'PENDING'")
-            if due == 0:
-                return
-            await asyncio.sleep(0.01)
 
 
 async def test_a_committed_change_is_delivered_signed(

@@ -8,9 +8,8 @@ import httpx
 from starlette.applications import Starlette
 
 from settings import Settings
-from tests.helpers import Actor, an_order, count, new_client
+from tests.helpers import Actor, an_order, count, drain, new_client, verified
 from tests.webhooks.receiver import receiving
-from tests.webhooks.test_delivery import drain, verified
 from web.state import AppState
 
 RECEIVER = "https://93.184.215.14/hooks"
