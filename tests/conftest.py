@@ -1,4 +1,5 @@
-"""Fixtures: one migrated database per run, an app per test, and SQL statement counting."""
+"""Fixtures: one migrated database per run, an app per test, signed-in actors, SQL statement
+counting, and the server processes and databases of the top-level test modules."""
 
 from __future__ import annotations
 
@@ -190,6 +191,7 @@ def process_database(admin_database_url: str) -> str:
 
 @pytest.fixture
 def start_server(tmp_path: Path) -> Iterator[type[Server]]:
+    """`Server`, whose processes are killed after the test."""
     started: list[Server] = []
 
     class Tracked(Server):
