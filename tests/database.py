@@ -38,7 +38,7 @@ def recreate_database(admin_url: str, name: str) -> str:
     """Drop and create database `name` on the server of `admin_url`; return its URL."""
 
     async def run() -> None:
-        connection = await asyncpg.connect(_asyncpg_dsn(admin_url))
+        connection = await asyncpg.connect(asyncpg_dsn(admin_url))
         try:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             await connection.execute(f'CREATE DATABASE "{name}"')
@@ -49,5 +49,6 @@ def recreate_database(admin_url: str, name: str) -> str:
     return database_url(admin_url, name)
 
 
-def _asyncpg_dsn(url: str) -> str:
+def asyncpg_dsn(url: str) -> str:
+    """A database URL as asyncpg takes it (without SQLAlchemy's driver name)."""
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)

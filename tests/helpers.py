@@ -33,7 +33,6 @@ import httpx
 import orjson
 import pytest
 from sqlalchemy import event, insert, text
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook as Verifier
 from starlette.applications import Starlette
@@ -43,7 +42,7 @@ from db.models import Product
 from resolvers.ids import from_global_id, to_global_id
 from resolvers.webhook_dispatch import dispatch_due
 from settings import Settings
-from tests.database import recreate_database
+from tests.database import asyncpg_dsn, recreate_database
 from tests.live_server import SECRET, Server, measured
 from tests.payments.fake_stripe import SECRET_KEY, WEBHOOK_SECRET, FakeStripe
 from web.state import AppState
@@ -206,6 +205,16 @@ async def sql_rows(state: AppState, statement: str, **params: Any) -> list[Any]:
 async def sql_execute(state: AppState, statement: str, **params: Any) -> None:
     async with state.sessions.begin() as db:
         await db.execute(text(statement), params)
+
+
+async def sql_at(url: str, query: str, *args: Any) -> list[asyncpg.Record]:
+    """The rows of `query` on the database at `url`, on a connection of its own (a database
+    that no app of the test holds: a server process's, a command's)."""
+    connection = await asyncpg.connect(asyncpg_dsn(url))
+    try:
+        return list(await connection.fetch(query, *args))
+    finally:
+        await connection.close()
 
 
 async def count(state: AppState, table: str, where: str = "TRUE") -> int:
@@ -987,14 +996,6 @@ class Live:
     def url(self) -> str:
         return self.server.url
 
-    async def sql(self, query: str, *args: Any) -> list[asyncpg.Record]:
-        dsn = make_url(self.database_url).set(drivername="postgresql")
-        connection = await asyncpg.connect(dsn.render_as_string(hide_password=False))
-        try:
-            return list(await connection.fetch(query, *args))
-        finally:
-            await connection.close()
-
 
 MakeUser = Callable[..., Awaitable[Actor]]
 
@@ -1020,7 +1021,8 @@ async def live_user(live: Live, *, admin: bool = False) -> Actor:
     address), signed in on a client of its own."""
     email = f"live{next(_live_numbers)}@example.com"
     role = "ADMIN" if admin else "CLIENT"
-    [row] = await live.sql(
+    [row] = await sql_at(
+        live.database_url,
         "INSERT INTO users (email, email_key, name, role, password_hash)"
         " VALUES ($1, $1, 'Live', $2, $3) RETURNING id",
         email, role, password_hash(_LIVE_PASSWORDS),

@@ -5,24 +5,10 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import asyncpg
 import pytest
-from sqlalchemy.engine import make_url
 
 from db import migrate
-from tests.helpers import run_cli
-
-
-def fetch(url: str, query: str) -> list[asyncpg.Record]:
-    async def run() -> list[asyncpg.Record]:
-        dsn = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        connection = await asyncpg.connect(dsn)
-        try:
-            return list(await connection.fetch(query))
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
+from tests.helpers import run_cli, sql_at
 
 
 @pytest.mark.parametrize(
@@ -44,7 +30,7 @@ def test_top_level_help_lists_the_commands(tmp_path: Path) -> None:
 def test_migrate_builds_the_schema(cli_database: str, tmp_path: Path) -> None:
     result = run_cli("migrate", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
     assert result.returncode == 0, result.stderr
-    version = fetch(cli_database, "SELECT version_num FROM alembic_version")
+    version = asyncio.run(sql_at(cli_database, "SELECT version_num FROM alembic_version"))
     assert [row["version_num"] for row in version] == [migrate.head_revision()]
 
 
@@ -58,7 +44,9 @@ def test_create_admin_creates_a_new_account_only(cli_database: str, tmp_path: Pa
     )
     assert created.returncode == 0, created.stderr
     assert "created administrator Boss@Example.com" in created.stdout
-    rows = fetch(cli_database, "SELECT email, email_key, name, role, password_hash FROM users")
+    rows = asyncio.run(
+        sql_at(cli_database, "SELECT email, email_key, name, role, password_hash FROM users")
+    )
     assert [(r["email"], r["email_key"], r["name"], r["role"]) for r in rows] == [
         ("Boss@Example.com", "boss@example.com", "Boss", "ADMIN")
     ]
@@ -82,21 +70,23 @@ def test_create_admin_for_an_existing_email_changes_nothing_and_points_to_promot
     first = run_cli("create-admin", "--email", "boss@example.com", "--name", "Boss",
                     env=first_env, tmp=tmp_path)  # fmt: skip
     assert first.returncode == 0, first.stderr
-    before = fetch(cli_database, USERS_ROW)
+    before = asyncio.run(sql_at(cli_database, USERS_ROW))
 
     result = run_cli("create-admin", "--email", again, "--name", "Other", env=env, tmp=tmp_path)
     assert result.returncode == 2
     assert "already exists" in result.stderr
     assert "server.py promote --email" in result.stderr
     assert "created" not in result.stdout
-    assert fetch(cli_database, USERS_ROW) == before
+    assert asyncio.run(sql_at(cli_database, USERS_ROW)) == before
 
 
 def _insert_client(database_url: str, email: str, name: str = "C") -> None:
-    fetch(
-        database_url,
-        "INSERT INTO users (email, email_key, name, password_hash)"
-        f" VALUES ('{email}', lower('{email}'), '{name}', 'h') RETURNING id",
+    asyncio.run(
+        sql_at(
+            database_url,
+            "INSERT INTO users (email, email_key, name, password_hash)"
+            f" VALUES ('{email}', lower('{email}'), '{name}', 'h') RETURNING id",
+        )
     )
 
 
@@ -107,13 +97,13 @@ def test_create_admin_never_promotes_an_account_someone_registered_first(
     password of one's own; `create-admin` used to promote that account."""
     run_cli("migrate", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
     _insert_client(cli_database, "c@example.com")
-    before = fetch(cli_database, USERS_ROW)
+    before = asyncio.run(sql_at(cli_database, USERS_ROW))
     env = {"DATABASE_URL": cli_database, "ORDERLY_ADMIN_PASSWORD": "correct horse battery"}
     result = run_cli("create-admin", "--email", "C@EXAMPLE.COM", "--name", "C", env=env,
                      tmp=tmp_path)  # fmt: skip
     assert result.returncode == 2
     assert "server.py promote --email C@EXAMPLE.COM" in result.stderr
-    assert fetch(cli_database, USERS_ROW) == before
+    assert asyncio.run(sql_at(cli_database, USERS_ROW)) == before
     assert before[0]["role"] == "CLIENT"
 
 
@@ -122,13 +112,15 @@ def test_promote_shows_the_account_and_needs_confirmation(
 ) -> None:
     run_cli("migrate", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
     _insert_client(cli_database, "c@example.com", name="Carl")
-    fetch(
-        cli_database,
-        "INSERT INTO login_sessions (user_id, expires_at, user_agent, ip_address)"
-        " SELECT id, now() + interval '1 day', E'curl/8.5 \\u001b[2Jgone', '203.0.113.7'"
-        " FROM users RETURNING id",
+    asyncio.run(
+        sql_at(
+            cli_database,
+            "INSERT INTO login_sessions (user_id, expires_at, user_agent, ip_address)"
+            " SELECT id, now() + interval '1 day', E'curl/8.5 \\u001b[2Jgone', '203.0.113.7'"
+            " FROM users RETURNING id",
+        )
     )
-    before = fetch(cli_database, USERS_ROW)
+    before = asyncio.run(sql_at(cli_database, USERS_ROW))
     env = {"DATABASE_URL": cli_database}
 
     unconfirmed = run_cli("promote", "--email", "C@example.com", env=env, tmp=tmp_path)
@@ -139,16 +131,16 @@ def test_promote_shows_the_account_and_needs_confirmation(
         assert shown in unconfirmed.stdout, unconfirmed.stdout
     assert "\x1b" not in unconfirmed.stdout  # a user agent cannot drive the terminal
     assert "\\x1b[2J" in unconfirmed.stdout
-    assert fetch(cli_database, USERS_ROW) == before
+    assert asyncio.run(sql_at(cli_database, USERS_ROW)) == before
 
     promoted = run_cli("promote", "--email", "c@example.com", "--yes", env=env, tmp=tmp_path)
     assert promoted.returncode == 0, promoted.stderr
     assert f"promoted account {before[0]['id']}" in promoted.stdout
-    after = fetch(cli_database, USERS_ROW)
+    after = asyncio.run(sql_at(cli_database, USERS_ROW))
     assert after[0]["role"] == "ADMIN"
     assert after[0]["password_hash"] == "h"  # promotion keeps the account as it is
     live = "SELECT count(*) AS n FROM login_sessions WHERE revoked_at IS NULL"
-    assert fetch(cli_database, live)[0]["n"] == 0  # the new role applies at once
+    assert asyncio.run(sql_at(cli_database, live))[0]["n"] == 0  # the new role applies at once
 
 
 def test_promote_shows_the_code_points_of_a_non_ascii_address(
@@ -156,17 +148,19 @@ def test_promote_shows_the_code_points_of_a_non_ascii_address(
 ) -> None:
     """An address stored before normalisation, KELVIN SIGN and all, is shown for what it is."""
     run_cli("migrate", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
-    fetch(
-        cli_database,
-        "INSERT INTO users (email, email_key, name, password_hash)"
-        " VALUES (E'\\u212Aarl@example.com', 'karl@example.com', 'K', 'h') RETURNING id",
+    asyncio.run(
+        sql_at(
+            cli_database,
+            "INSERT INTO users (email, email_key, name, password_hash)"
+            " VALUES (E'\\u212Aarl@example.com', 'karl@example.com', 'K', 'h') RETURNING id",
+        )
     )
-    before = fetch(cli_database, USERS_ROW)
+    before = asyncio.run(sql_at(cli_database, USERS_ROW))
     result = run_cli("promote", "--email", "karl@example.com",
                      env={"DATABASE_URL": cli_database}, tmp=tmp_path)  # fmt: skip
     assert result.returncode == 2
     assert "\\u212a" in result.stdout
-    assert fetch(cli_database, USERS_ROW) == before
+    assert asyncio.run(sql_at(cli_database, USERS_ROW)) == before
 
 
 def test_promote_of_an_unknown_email_fails(cli_database: str, tmp_path: Path) -> None:
@@ -174,7 +168,7 @@ def test_promote_of_an_unknown_email_fails(cli_database: str, tmp_path: Path) ->
                      env={"DATABASE_URL": cli_database}, tmp=tmp_path)  # fmt: skip
     assert result.returncode == 2
     assert "no account" in result.stderr
-    assert fetch(cli_database, "SELECT count(*) AS n FROM users")[0]["n"] == 0
+    assert asyncio.run(sql_at(cli_database, "SELECT count(*) AS n FROM users"))[0]["n"] == 0
 
 
 def test_create_admin_refuses_a_weak_password_and_writes_nothing(
@@ -186,7 +180,7 @@ def test_create_admin_refuses_a_weak_password_and_writes_nothing(
     )
     assert result.returncode == 2
     assert "Password must be" in result.stderr
-    assert fetch(cli_database, "SELECT count(*) AS n FROM users")[0]["n"] == 0
+    assert asyncio.run(sql_at(cli_database, "SELECT count(*) AS n FROM users"))[0]["n"] == 0
 
 
 def test_create_admin_without_a_password_or_terminal_fails(
@@ -195,21 +189,23 @@ def test_create_admin_without_a_password_or_terminal_fails(
     result = run_cli("create-admin", "--email", "a@example.com", "--name", "A",
                      env={"DATABASE_URL": cli_database}, tmp=tmp_path)  # fmt: skip
     assert result.returncode == 2
-    assert fetch(cli_database, "SELECT count(*) AS n FROM users")[0]["n"] == 0
+    assert asyncio.run(sql_at(cli_database, "SELECT count(*) AS n FROM users"))[0]["n"] == 0
 
 
 def test_seed_demo_fills_an_empty_database_once(cli_database: str, tmp_path: Path) -> None:
     first = run_cli("seed-demo", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "demo account: admin" in first.stderr
-    products = fetch(cli_database, "SELECT count(*) AS n FROM products")[0]["n"]
-    roles = sorted(r["role"] for r in fetch(cli_database, "SELECT role FROM users"))
+    products = asyncio.run(sql_at(cli_database, "SELECT count(*) AS n FROM products"))[0]["n"]
+    roles = sorted(r["role"] for r in asyncio.run(sql_at(cli_database, "SELECT role FROM users")))
     assert products >= 5
     assert roles == ["ADMIN", "CLIENT"]
 
     second = run_cli("seed-demo", env={"DATABASE_URL": cli_database}, tmp=tmp_path)
     assert second.returncode == 0
-    assert fetch(cli_database, "SELECT count(*) AS n FROM products")[0]["n"] == products
+    assert (
+        asyncio.run(sql_at(cli_database, "SELECT count(*) AS n FROM products"))[0]["n"] == products
+    )
 
 
 @pytest.mark.parametrize("secret", [None, "too-short"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 
-import asyncpg
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
@@ -13,7 +12,6 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support import expected_conditions as ready
 from selenium.webdriver.support.wait import WebDriverWait
-from sqlalchemy.engine import make_url
 
 from tests.browser.browser import (
     CHROMEDRIVER,
@@ -23,7 +21,7 @@ from tests.browser.browser import (
     console,
     requested_urls,
 )
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, sql_at
 from tests.live_server import Server
 
 pytestmark = [
@@ -40,20 +38,15 @@ WAIT = 30
 
 
 def _live_sessions(database_url: str) -> int:
-    async def run() -> int:
-        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-        connection = await asyncpg.connect(dsn)
-        try:
-            found = await connection.fetchval(
-                "SELECT count(*) FROM login_sessions s JOIN users u ON u.id = s.user_id"
-                " WHERE u.email = $1 AND s.revoked_at IS NULL",
-                EMAIL,
-            )
-            return int(found)
-        finally:
-            await connection.close()
-
-    return asyncio.run(run())
+    [(found,)] = asyncio.run(
+        sql_at(
+            database_url,
+            "SELECT count(*) FROM login_sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE u.email = $1 AND s.revoked_at IS NULL",
+            EMAIL,
+        )
+    )
+    return int(found)
 
 
 def _run_in_graphiql(driver: WebDriver, document: str, expected: str) -> str:

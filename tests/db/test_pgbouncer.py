@@ -16,7 +16,6 @@ from dataclasses import replace
 import asyncpg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 
 from db.driver import fetch_row, fetch_value
@@ -24,15 +23,12 @@ from db.engine import create_engine, create_read_session_factory, create_session
 from db.failures import is_unavailable
 from settings import Settings
 from tests import pgbouncer
+from tests.database import asyncpg_dsn
 
 pytestmark = pytest.mark.skipif(
     pgbouncer.pgbouncer_binary() is None, reason="pgbouncer is not installed"
 )
 MODE = "SELECT current_setting('plan_cache_mode') || $1::text"
-
-
-def _dsn(url: str) -> str:
-    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 def _bounced(settings: Settings, bouncer: str, direct: str, **changes: object) -> Settings:
@@ -75,7 +71,9 @@ def test_named_prepared_statements_collide_on_a_shared_server_connection(bouncer
         "asyncio.run(main())\n"
     )
     runs = [
-        subprocess.run([sys.executable, "-c", script, _dsn(bouncer)], check=False, timeout=30)
+        subprocess.run(
+            [sys.executable, "-c", script, asyncpg_dsn(bouncer)], check=False, timeout=30
+        )
         for _ in range(2)
     ]
     assert [run.returncode for run in runs] == [0, 3]
@@ -109,7 +107,7 @@ async def test_interleaved_reads_and_transactions_from_many_connections(
         await asyncio.gather(*(client(n) for n in range(5)))
     finally:
         await engine.dispose()
-    server = await asyncpg.connect(_dsn(bouncer), statement_cache_size=0)
+    server = await asyncpg.connect(asyncpg_dsn(bouncer), statement_cache_size=0)
     try:
         assert await server.fetchval("SELECT current_setting('plan_cache_mode')") == "auto"
         assert await server.fetchval("SELECT count(*) FROM pg_prepared_statements") == 0

@@ -17,6 +17,7 @@ from tests.helpers import (
     move_ok,
     place_ok,
     settle,
+    sql_at,
 )
 from tests.live.client import (
     PROTOCOL,
@@ -155,14 +156,14 @@ async def test_a_lost_listen_connection_comes_back_with_a_snapshot(
         await subscribe(one, "one", followed)
         await subscribe(every, "all")
         await settle()
-        killed = await live.sql(
+        killed = await sql_at(
+            live.database_url,
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE application_name = 'orderly-listen'"
+            "WHERE application_name = 'orderly-listen'",
         )
         assert killed and all(row[0] for row in killed)
-        placed = (await place_ok(customer.http, [(kite, 1)]))[
-            "id"
-        ]  # while the worker may not be listening
+        # while the worker may not be listening:
+        placed = (await place_ok(customer.http, [(kite, 1)]))["id"]
         snapshot = await next_order(one)  # sent on reconnection, though nothing changed
         assert (snapshot["id"], snapshot["status"]) == (followed, "PENDING")
         seen: set[str] = set()

@@ -16,12 +16,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, sql_at
 from tests.live_server import Server
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -32,15 +30,7 @@ SESSION_ENDING = "^/api/auth/(logout|logout-all|password|refresh)$"
 
 
 def _promote(database_url: str, email: str) -> None:
-    async def run() -> None:
-        dsn = make_url(database_url).set(drivername="postgresql").render_as_string(False)
-        connection = await asyncpg.connect(dsn)
-        try:
-            await connection.execute("UPDATE users SET role = 'ADMIN' WHERE email = $1", email)
-        finally:
-            await connection.close()
-
-    asyncio.run(run())
+    asyncio.run(sql_at(database_url, "UPDATE users SET role = 'ADMIN' WHERE email = $1", email))
 
 
 def _sign_in(server: Server, database_url: str, email: str, *, admin: bool) -> dict[str, str]:

@@ -22,6 +22,7 @@ import httpx
 import pytest
 
 from resolvers.ids import from_global_id, to_global_id
+from tests.database import asyncpg_dsn
 from tests.disposable_database import DisposableDatabase, wait_until
 from tests.helpers import PASSWORD
 from tests.live_server import Server
@@ -56,12 +57,8 @@ class Ledger:
     outstanding: set[str] = field(default_factory=set)
 
 
-def _dsn(url: str) -> str:
-    return url.replace("postgresql+asyncpg://", "postgresql://")
-
-
 async def _products(url: str) -> list[int]:
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         rows = await connection.fetch(
             "INSERT INTO products (name, price_minor, stock) "
@@ -132,7 +129,7 @@ async def _customer(
 
 
 async def _terminate_connections(url: str) -> int:
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         ended = await connection.fetchval(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
@@ -189,7 +186,7 @@ async def _run(faults_server: Server, database: DisposableDatabase, products: li
 
 
 async def _books(url: str) -> dict[str, Any]:
-    connection = await asyncpg.connect(_dsn(url))
+    connection = await asyncpg.connect(asyncpg_dsn(url))
     try:
         stock = {
             r["id"]: r["stock"] for r in await connection.fetch("SELECT id, stock FROM products")

@@ -7,13 +7,11 @@ from __future__ import annotations
 import asyncio
 import socket
 
-import asyncpg
 import httpx
 import pytest
-from sqlalchemy.engine import make_url
 
 from settings import load_settings
-from tests.helpers import ACCESS, BASE_URL, count, jar, me_with, post_graphql, register
+from tests.helpers import ACCESS, BASE_URL, count, jar, me_with, post_graphql, register, sql_at
 from tests.live_server import SECRET, Server
 from web.state import AppState
 
@@ -182,17 +180,12 @@ def test_a_forwarded_client_address_is_recorded_only_when_it_is_an_ip_address(
 
 
 def _session_addresses(database_url: str, email: str) -> list[str | None]:
-    async def run() -> list[str | None]:
-        url = make_url(database_url).set(drivername="postgresql")
-        connection = await asyncpg.connect(url.render_as_string(hide_password=False))
-        try:
-            rows = await connection.fetch(
-                "SELECT s.ip_address FROM login_sessions s JOIN users u ON u.id = s.user_id"
-                " WHERE u.email = $1",
-                email,
-            )
-        finally:
-            await connection.close()
-        return [row["ip_address"] for row in rows]
-
-    return asyncio.run(run())
+    rows = asyncio.run(
+        sql_at(
+            database_url,
+            "SELECT s.ip_address FROM login_sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE u.email = $1",
+            email,
+        )
+    )
+    return [row["ip_address"] for row in rows]
