@@ -39,7 +39,7 @@ from db.models import Base
 from db.models import Order as OrderRow
 from resolvers.pagination import PageRequest
 from schema.compiled import sqljson as sj
-from schema.compiled.plan import Field
+from schema.compiled.plan import Field, Unsupported
 
 if TYPE_CHECKING:
     from schema.compiled.build import Builder
@@ -184,7 +184,10 @@ def row_currency(b: Builder, row: str) -> str:
 
 def enclosing_currency(b: Builder, row: str) -> str:
     """The `currency` of the row this one was read for (an order line's: its order's)."""
-    return sj.string(f"{b.enclosing[row]}.currency")
+    enclosing = b.enclosing.get(row)
+    if enclosing is None:
+        raise Unsupported("an amount read without its enclosing row")
+    return sj.string(f"{enclosing}.currency")
 
 
 # --- relations -------------------------------------------------------------------------------
