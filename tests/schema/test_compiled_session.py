@@ -4,6 +4,8 @@ session, and a role changed in the database applies to the very next request."""
 
 from __future__ import annotations
 
+import pytest
+
 from tests.helpers import (
     Accounts,
     NewProduct,
@@ -17,6 +19,7 @@ from tests.helpers import (
 )
 from web.state import AppState
 
+pytestmark = pytest.mark.settings(graphql_compiler=True)  # whatever the suite runs with
 ORDER_COUNT = "{ orders { totalCount } }"
 
 
