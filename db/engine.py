@@ -65,6 +65,10 @@ def create_engine(
         pool_timeout=settings.db_pool_timeout,
         pool_pre_ping=False,
         pool_recycle=1800,
+        # The most recently returned connection first: a few hot connections serve a steady
+        # load, and the rest idle instead of every backend being woken in turn (fewer
+        # processes competing for the CPU; p99 under load fell, see README "Performance").
+        pool_use_lifo=True,
         # Errors quote the statement, never its values: they are the clients' data.
         hide_parameters=True,
         connect_args=connect_args,
