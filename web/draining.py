@@ -12,6 +12,7 @@ and changes nothing.
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import socket
@@ -54,6 +55,8 @@ class DrainingServer(uvicorn.Server):
 
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets)
+        if self.started:
+            _freeze_startup_objects()
         if self.started and self.on_serving is not None:
             self.on_serving()
 
@@ -65,6 +68,15 @@ class DrainingServer(uvicorn.Server):
             if time.monotonic() >= self.drain_until:
                 self.should_exit = True
         return await super().on_tick(counter)
+
+
+def _freeze_startup_objects() -> None:
+    """Leave what startup built (the schema, the models, the modules) out of the cyclic
+    garbage collector's full passes: they live as long as the process, and scanning them
+    made each full pass stop a worker's event loop for 80-135 ms under load (2-20 ms
+    after)."""
+    gc.collect()
+    gc.freeze()
 
 
 def serve(
