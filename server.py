@@ -59,6 +59,7 @@ from web.metrics import metrics, sample_process_regularly
 from web.middleware import BodyLimitMiddleware, RequestIdMiddleware
 from web.problems import routing_problem
 from web.security_headers import SecurityHeadersMiddleware
+from web.sign_in_lane import SignInLane
 from web.state import AppState
 from web.stripe_webhook import stripe_webhook
 from web.supervisor import WorkerStartupError, supervise
@@ -75,13 +76,15 @@ def create_app(
     """The ASGI application for `settings`, talking to the database at `database_url`."""
     traces = tracing.configure(settings)  # before the engines, whose statements it traces
     engine = create_engine(settings, database_url)
+    passwords = passwords or Passwords()
     state = AppState(
         settings=settings,
         engine=engine,
         probe=create_engine(settings, database_url, pool_size=1, name="probe"),
         sessions=create_session_factory(engine),
         reads=create_read_session_factory(engine),
-        passwords=passwords or Passwords(),
+        passwords=passwords,
+        sign_in_lane=SignInLane(settings, database_url, passwords),
         payments=provider_from_settings(settings),
     )
 

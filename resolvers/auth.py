@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from sqlalchemy import func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -33,6 +33,7 @@ from telemetry.metrics import LOGINS, outcome_label
 
 A = TypeVar("A")
 B = TypeVar("B")
+T = TypeVar("T")
 
 INVALID_CREDENTIALS = Problem(ErrorCode.INVALID_CREDENTIALS, "Email or password is incorrect.")
 EMAIL_TOO_LONG = Problem(
@@ -47,8 +48,8 @@ _INSERT_USER = text("""
 """)
 
 
-class AuthServices(Protocol):
-    """What signing in needs of the running application (`web.state.AppState` has it)."""
+class SignInServices(Protocol):
+    """What checking and setting passwords needs, bound to the loop it runs on."""
 
     @property
     def settings(self) -> Settings: ...
@@ -64,6 +65,19 @@ class AuthServices(Protocol):
 
     @property
     def passwords(self) -> Passwords: ...
+
+
+class SignInLane(Protocol):
+    """Runs password work away from the loop that serves the reads (`web.sign_in_lane`)."""
+
+    async def run(self, work: Callable[[SignInServices], Coroutine[Any, Any, T]]) -> T: ...
+
+
+class AuthServices(SignInServices, Protocol):
+    """What the account operations need of the running application (`web.state.AppState`)."""
+
+    @property
+    def sign_in_lane(self) -> SignInLane: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,7 +108,16 @@ async def current_viewer(app: AuthServices, access_token: str | None) -> Viewer 
 async def register(
     app: AuthServices, *, email: str, password: str, name: str, client: ClientInfo
 ) -> SignedIn:
-    """Create a CLIENT account and sign it in; registrations are throttled per address."""
+    """Create a CLIENT account and sign it in; registrations are throttled per address.
+    Runs on the sign-in lane, as everything that hashes or checks a password does."""
+    return await app.sign_in_lane.run(
+        lambda lane: _register(lane, email=email, password=password, name=name, client=client)
+    )
+
+
+async def _register(
+    app: SignInServices, *, email: str, password: str, name: str, client: ClientInfo
+) -> SignedIn:
     problems = email_problems(email) + name_problems(name)
     email = normalize_email(email)
     problems += await password_problems(password, email=email, name=name)
@@ -120,7 +143,9 @@ async def login(app: AuthServices, *, email: str, password: str, client: ClientI
     """Check the credentials and open a login session (`_login`), counting the outcome:
     ok, or the refusal's code (invalid_credentials, rate_limited for the throttle, ...)."""
     try:
-        signed_in = await _login(app, email=email, password=password, client=client)
+        signed_in = await app.sign_in_lane.run(
+            lambda lane: _login(lane, email=email, password=password, client=client)
+        )
     except Exception as error:
         LOGINS.labels(outcome_label(error)).inc()
         raise
@@ -128,7 +153,7 @@ async def login(app: AuthServices, *, email: str, password: str, client: ClientI
     return signed_in
 
 
-async def _login(app: AuthServices, *, email: str, password: str, client: ClientInfo) -> SignedIn:
+async def _login(app: SignInServices, *, email: str, password: str, client: ClientInfo) -> SignedIn:
     """Check the credentials and open a login session.
 
     Unknown emails and wrong passwords fail identically, each after one Argon2 verification.
@@ -197,6 +222,25 @@ async def change_password(
 
     Wrong current passwords are throttled like failed logins of the same account.
     """
+    return await app.sign_in_lane.run(
+        lambda lane: _change_password(
+            lane,
+            viewer=viewer,
+            current_password=current_password,
+            new_password=new_password,
+            client=client,
+        )  # fmt: skip
+    )
+
+
+async def _change_password(
+    app: SignInServices,
+    *,
+    viewer: Viewer,
+    current_password: str,
+    new_password: str,
+    client: ClientInfo,
+) -> SignedIn:
     async with app.reads() as db:  # no transaction: the throttle's counters are shared
         attempt = await throttle.count_attempt(
             db, email=viewer.email, address=client.address, now=datetime.now(UTC)
@@ -245,23 +289,23 @@ async def _both(first: Awaitable[A], second: Awaitable[B]) -> tuple[A, B]:
     return cast(A, a), cast(B, b)
 
 
-async def _count_attempt(app: AuthServices, email: str, address: str | None) -> throttle.Attempt:
+async def _count_attempt(app: SignInServices, email: str, address: str | None) -> throttle.Attempt:
     async with app.reads() as db:  # no transaction: the throttle's counters are shared
         return await throttle.count_attempt(db, email=email, address=address, now=datetime.now(UTC))
 
 
-async def _account(app: AuthServices, email: str) -> User | None:
+async def _account(app: SignInServices, email: str) -> User | None:
     async with app.reads() as db:
         return await db.scalar(select(User).where(User.email_key == email_key(email)))
 
 
-async def _give_back(app: AuthServices, attempt: throttle.Attempt) -> None:
+async def _give_back(app: SignInServices, attempt: throttle.Attempt) -> None:
     async with app.reads() as db:
         await throttle.give_back(db, attempt)
 
 
 async def _open_session(
-    app: AuthServices, user: User, client: ClientInfo, new_hash: str | None
+    app: SignInServices, user: User, client: ClientInfo, new_hash: str | None
 ) -> IssuedTokens:
     async with app.reads() as db:
         if new_hash is not None:
@@ -270,7 +314,7 @@ async def _open_session(
 
 
 async def _start_session(
-    app: AuthServices, user_id: int, client: ClientInfo, *, db: AsyncSession
+    app: SignInServices, user_id: int, client: ClientInfo, *, db: AsyncSession
 ) -> IssuedTokens:
     return await store.start_session(
         db,
@@ -282,7 +326,7 @@ async def _start_session(
 
 
 async def _sign_in(
-    app: AuthServices, user_id: int, client: ClientInfo, *, db: AsyncSession
+    app: SignInServices, user_id: int, client: ClientInfo, *, db: AsyncSession
 ) -> SignedIn:
     tokens = await _start_session(app, user_id, client, db=db)
     user = await db.get(User, user_id, populate_existing=True)

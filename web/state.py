@@ -13,6 +13,7 @@ from auth.viewer import Viewer
 from resolvers.live import OrderFeed
 from resolvers.payment_provider import PaymentProvider
 from settings import Settings
+from web.sign_in_lane import SignInLane
 
 
 class DocumentReader(Protocol):
@@ -31,6 +32,7 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]  # transactions: `async with sessions.begin()`
     reads: async_sessionmaker[AsyncSession]  # autocommit: single statements, no BEGIN
     passwords: Passwords
+    sign_in_lane: SignInLane  # registrations, logins and password changes run there
     documents: DocumentReader | None = None  # set once the GraphQL schema is built
     payments: PaymentProvider | None = None  # None: payments are manual (PAYMENTS=manual)
     live: OrderFeed | None = None  # live updates: set with the WebSocket endpoint
@@ -40,6 +42,7 @@ class AppState:
         """Close every database connection this process holds."""
         if self.live is not None:
             await self.live.stop()
+        await self.sign_in_lane.close()
         await self.engine.dispose()
         await self.probe.dispose()
         if self.payments is not None:
