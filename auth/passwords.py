@@ -1,4 +1,4 @@
-"""Argon2id password hashing, run off the event loop with bounded concurrency.
+"""Argon2id password hashing, run off the event loop on a few threads of its own.
 
 Passwords are hashed in their NFKC form, so that the same characters typed on another
 keyboard or system (composed or decomposed accents, fullwidth forms) sign in alike.
@@ -9,7 +9,10 @@ from __future__ import annotations
 import asyncio
 import secrets
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -20,6 +23,8 @@ TIME_COST = 2
 PARALLELISM = 1
 MIN_LENGTH = 8
 MAX_LENGTH = 128
+
+T = TypeVar("T")
 
 
 def normalize_password(password: str) -> str:
@@ -43,7 +48,8 @@ class Verification:
 
 
 class Passwords:
-    """Hashes and verifies passwords in worker threads, at most `max_concurrent` at once.
+    """Hashes and verifies passwords on `max_concurrent` threads of its own, from any event
+    loop; further calls wait in line for a thread.
 
     `verifications` counts every verification performed, including the one against a
     dummy hash for unknown accounts, so that equal-cost failures can be checked.
@@ -63,15 +69,12 @@ class Passwords:
             parallelism=parallelism,
             type=Type.ID,
         )
-        self._max_concurrent = max_concurrent
-        self._slots: asyncio.Semaphore | None = None
+        self._threads = ThreadPoolExecutor(max_concurrent, thread_name_prefix="password")
         self._dummy_hash = self._hasher.hash(secrets.token_urlsafe(16))
         self.verifications = 0
 
-    def _semaphore(self) -> asyncio.Semaphore:
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self._max_concurrent)
-        return self._slots
+    async def _on_thread(self, work: Callable[..., T], *args: str) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._threads, work, *args)
 
     def hash_sync(self, password: str) -> str:
         """Hash a password's NFKC form on the calling thread (command-line use)."""
@@ -79,8 +82,7 @@ class Passwords:
 
     async def hash(self, password: str) -> str:
         """Hash a password's NFKC form in a worker thread."""
-        async with self._semaphore():
-            return await asyncio.to_thread(self._hasher.hash, normalize_password(password))
+        return await self._on_thread(self._hasher.hash, normalize_password(password))
 
     async def verify(self, password_hash: str | None, password: str) -> Verification:
         """Check `password` against `password_hash`; `None` verifies against a dummy hash.
@@ -94,9 +96,8 @@ class Passwords:
         normalized = normalize_password(password)
         candidates = [normalized] if normalized == password else [normalized, password]
         for attempt, candidate in enumerate(candidates):
-            async with self._semaphore():
-                self.verifications += 1
-                ok = await asyncio.to_thread(self._verify, target, candidate)
+            self.verifications += 1
+            ok = await self._on_thread(self._verify, target, candidate)
             if ok and password_hash is not None:
                 return Verification(matched=True, legacy=attempt > 0)
         return Verification(matched=False)
