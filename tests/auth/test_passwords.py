@@ -9,6 +9,7 @@ import httpx
 import pytest
 from argon2 import PasswordHasher, Type
 
+from auth.passwords import MEMORY_KIB, PARALLELISM, TIME_COST
 from tests.helpers import (
     CHANGE_PASSWORD,
     LOGIN,
@@ -26,7 +27,7 @@ from tests.helpers import (
 )
 from web.state import AppState
 
-CURRENT_PARAMETERS = "$argon2id$v=19$m=19456,t=2,p=1$"
+CURRENT_PARAMETERS = f"$argon2id$v=19$m={MEMORY_KIB},t={TIME_COST},p={PARALLELISM}$"
 
 
 async def _hash_of(state: AppState, email: str) -> str:
@@ -283,7 +284,9 @@ async def test_a_hash_of_a_password_as_typed_still_signs_in_and_is_rehashed_norm
     """Hashes made before normalisation hold the raw password: login tries the NFKC form,
     then the raw one, and replaces the hash by one of the NFKC form."""
     assert unicodedata.normalize("NFKC", COMPATIBILITY) != COMPATIBILITY
-    current = PasswordHasher(time_cost=2, memory_cost=19_456, parallelism=1, type=Type.ID)
+    current = PasswordHasher(
+        time_cost=TIME_COST, memory_cost=MEMORY_KIB, parallelism=PARALLELISM, type=Type.ID
+    )
     old_hash = current.hash(COMPATIBILITY)  # current parameters: only the form is old
     await _insert_user(state, "old@example.com", old_hash)
 
