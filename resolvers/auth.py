@@ -140,8 +140,9 @@ async def _register(
 
 
 async def login(app: AuthServices, *, email: str, password: str, client: ClientInfo) -> SignedIn:
-    """Check the credentials and open a login session (`_login`), counting the outcome:
-    ok, or the refusal's code (invalid_credentials, rate_limited for the throttle, ...)."""
+    """Check the credentials and open a login session (`_login`, on the sign-in lane),
+    counting the outcome: ok, or the refusal's code (invalid_credentials, rate_limited for
+    the throttle, ...)."""
     try:
         signed_in = await app.sign_in_lane.run(
             lambda lane: _login(lane, email=email, password=password, client=client)
@@ -220,7 +221,8 @@ async def change_password(
     """Replace the password, end every login session of the account (this one included),
     and sign the caller in again with a new login session and its tokens.
 
-    Wrong current passwords are throttled like failed logins of the same account.
+    Wrong current passwords are throttled like failed logins of the same account. Runs on
+    the sign-in lane.
     """
     return await app.sign_in_lane.run(
         lambda lane: _change_password(
@@ -229,7 +231,7 @@ async def change_password(
             current_password=current_password,
             new_password=new_password,
             client=client,
-        )  # fmt: skip
+        )
     )
 
 
